@@ -1,0 +1,110 @@
+//! `casa-build check`, `explain` and `schema`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::{Format, Outcome, print_diagnostics};
+use crate::diagnostics::{Code, Diagnostics};
+use crate::site::types::human_bytes;
+use crate::site::{Role, Site};
+use crate::sources::Sources;
+
+/// Loads and validates the site at `dir`: the sources, the site when it loaded, and every
+/// diagnostic sorted for reading.
+pub(crate) fn load_and_validate(dir: &Path) -> anyhow::Result<(Sources, Option<Site>, Diagnostics)> {
+    let sources = Sources::from_dir(dir)?;
+    let (site, mut diags) = crate::site::load(&sources);
+    if let Some(site) = &site {
+        diags.extend(crate::validate::validate(site));
+    }
+    diags.sort(&sources);
+    Ok((sources, site, diags))
+}
+
+pub(crate) fn run(dir: &Path, format: Format) -> anyhow::Result<Outcome> {
+    let (sources, site, diags) = load_and_validate(dir)?;
+    print_diagnostics(&diags, &sources, format)?;
+    match site {
+        Some(site) if !diags.has_errors() => {
+            if format == Format::Text {
+                std::io::stdout().lock().write_all(summary(&site).as_bytes())?;
+            }
+            Ok(Outcome::Ok)
+        }
+        _ => Ok(Outcome::Invalid),
+    }
+}
+
+/// The short summary printed for a valid site.
+pub fn summary(site: &Site) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "site {} ({}): valid", site.name(), site.spec.site.domain);
+    let roles: Vec<String> = Role::ALL
+        .iter()
+        .map(|r| (r, site.nodes_with(*r).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| format!("{n} {}", r.as_str()))
+        .collect();
+    let cores: u32 = site.nodes.iter().map(|n| n.cores).sum();
+    let _ = writeln!(s, "nodes: {} ({}); {cores} cores", site.nodes.len(), roles.join(", "));
+    let plan = site.osd_plan();
+    let (raw, usable) = site.ceph_capacity();
+    let _ = writeln!(
+        s,
+        "ceph: {} OSDs on {} hosts ({} per device), raw {}, usable {} ({}x replica, full ratio 0.95)",
+        site.osd_count(),
+        plan.len(),
+        site.spec.ceph.osds_per_device.get_ref(),
+        human_bytes(raw),
+        human_bytes(usable),
+        site.spec.ceph.block_pool.replicas.get_ref()
+    );
+    let mut gpus: BTreeMap<String, u32> = BTreeMap::new();
+    for n in &site.nodes {
+        for g in &n.gpus {
+            *gpus.entry(g.model.get_ref().to_string()).or_default() += g.count;
+        }
+    }
+    let gpu_list: Vec<_> = gpus.iter().map(|(m, c)| format!("{c}x {m}")).collect();
+    let _ = writeln!(s, "gpus: {}", if gpu_list.is_empty() { "none".to_owned() } else { gpu_list.join(", ") });
+    let _ = writeln!(s, "instances: {}", site.instances.len());
+    for i in &site.instances {
+        let m = &i.spec.instance;
+        let _ = writeln!(
+            s,
+            "  {:<16} https://{:<40} ns {}{}",
+            m.name.get_ref(),
+            m.host.get_ref(),
+            m.namespace.get_ref(),
+            if m.suspend { " (suspended)" } else { "" }
+        );
+    }
+    s
+}
+
+pub(crate) fn explain(code: &str) -> anyhow::Result<Outcome> {
+    let Some(info) = Code::lookup(code) else {
+        anyhow::bail!("no diagnostic code {code}; codes run CB001..{}", crate::diagnostics::CODES.last().map_or("", |c| c.code.0));
+    };
+    let sev = match info.severity {
+        crate::diagnostics::Severity::Error => "error",
+        crate::diagnostics::Severity::Warning => "warning",
+    };
+    let text = format!("{} {} ({sev})\n\nWhat: {}\nWhy:  {}\nFix:  {}\n", info.code, info.name, info.summary, info.why, info.fix);
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(Outcome::Ok)
+}
+
+pub(crate) fn write_schemas(out: &Path) -> anyhow::Result<Outcome> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for (name, schema) in [("site.schema.json", crate::site::site_schema()), ("instance.schema.json", crate::site::instance_schema())] {
+        let path = out.join(name);
+        let text = serde_json::to_string_pretty(&schema)? + "\n";
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,224 @@
+//! The registry of diagnostic codes: one row per code, never renumbered. `casa-build explain
+//! CODE` prints a row; a test checks every code is used by a rule and covered by a bad input.
+
+use super::Severity;
+
+/// A stable diagnostic code such as `CB012`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Code(pub &'static str);
+
+/// What a code means, for `explain` and for the JSON report.
+#[derive(Debug)]
+pub struct CodeInfo {
+    pub code: Code,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub why: &'static str,
+    pub fix: &'static str,
+}
+
+impl Code {
+    pub fn info(self) -> &'static CodeInfo {
+        CODES
+            .iter()
+            .find(|c| c.code == self)
+            // SAFETY: codes are only built from the constants below, each of which has a row;
+            // `every_constant_is_registered` checks it.
+            .expect("diagnostic code is registered")
+    }
+
+    pub fn lookup(text: &str) -> Option<&'static CodeInfo> {
+        CODES.iter().find(|c| c.code.0.eq_ignore_ascii_case(text))
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+macro_rules! codes {
+    ($($konst:ident = $code:literal, $name:literal, $sev:ident, $summary:literal, $why:literal, $fix:literal;)*) => {
+        $(pub const $konst: Code = Code($code);)*
+        /// Every code, in numeric order.
+        pub static CODES: &[CodeInfo] = &[
+            $(CodeInfo { code: $konst, name: $name, severity: Severity::$sev, summary: $summary, why: $why, fix: $fix },)*
+        ];
+    };
+}
+
+codes! {
+    TOML_SYNTAX = "CB001", "toml-syntax", Error,
+        "the file is not valid TOML (or not UTF-8 text)",
+        "nothing else in a file can be checked until it parses",
+        "fix the syntax at the location shown; strings need quotes, tables `[name]`, arrays of tables `[[name]]`";
+    UNKNOWN_KEY = "CB002", "unknown-key", Error,
+        "a key the site format does not know",
+        "a misspelt key would otherwise be ignored silently and its setting lost",
+        "check the spelling against schemas/site.schema.json or schemas/instance.schema.json (editors complete keys from the `#:schema` line)";
+    INVALID_VALUE = "CB003", "invalid-value", Error,
+        "a value of the wrong type or grammar (CIDR, IP, hostname, quantity, image, ...)",
+        "typed values are what lets every later rule reason about the site",
+        "write the value in the form the message names";
+    MISSING_FIELD = "CB004", "missing-field", Error,
+        "a required key is absent",
+        "required keys have no safe default for a real facility",
+        "add the key named in the message to the table shown";
+    PLAINTEXT_SECRET = "CB005", "plaintext-secret", Error,
+        "a plain value where only a sealed secret is allowed",
+        "a plaintext secret committed to git is a leaked secret; the site holds only ciphertext",
+        "remove the value and seal it: `casa-build secrets list` names the location, then `casa-build seal LOCATION` reads the value from standard input";
+    DUPLICATE_NODE = "CB010", "duplicate-node", Error,
+        "two nodes share a name or an address",
+        "node names are Kubernetes node names and addresses are unique on a network",
+        "rename or renumber one of the nodes";
+    NODE_IN_CLUSTER_CIDR = "CB011", "node-in-cluster-cidr", Error,
+        "a node address lies inside the pod or service CIDR",
+        "traffic to that node would be routed into the cluster overlay instead",
+        "move the node address or the cluster CIDR so they are disjoint";
+    CIDR_OVERLAP = "CB012", "cidr-overlap", Error,
+        "two address ranges that must be disjoint overlap",
+        "pod, service, node, Calico IP pool and MetalLB ranges are routed differently; an overlap blackholes traffic",
+        "shrink or move one of the ranges";
+    ASN_RANGE = "CB013", "asn-range", Error,
+        "an AS number outside 1..=4294967295",
+        "BGP sessions with such an ASN are refused",
+        "use a private ASN (64512-65534, 4200000000-4294967294) or the one your network team assigned";
+    PEER_OFF_SUBNET = "CB014", "bgp-peer-off-subnet", Error,
+        "a BGP peer address outside the node network",
+        "Calico peers directly connected top-of-rack switches; a peer off the subnet is unreachable without multihop",
+        "use the switch address on the node subnet";
+    DUPLICATE_PEER = "CB015", "duplicate-bgp-peer", Error,
+        "two BGP peers share a name or an address",
+        "one session per peer; a duplicate resource would flap",
+        "remove one of the entries";
+    LB_IP_OUTSIDE_POOL = "CB016", "lb-ip-outside-pool", Error,
+        "a LoadBalancer address (Traefik, an instance service) lies in no MetalLB pool",
+        "MetalLB only assigns addresses from its pools; the Service would stay pending",
+        "pick an address inside one of the pools in [[metallb.pool]]";
+    DOUBLE_ADVERTISED = "CB017", "double-advertised", Error,
+        "the same range is advertised by both Calico and MetalLB, or MetalLB speaks BGP beside Calico",
+        "both want the one BGP session per node pair; routes flap or conflict",
+        "let Calico advertise the range (`advertise = \"calico\"`) and keep MetalLB to address allocation";
+    DUPLICATE_LB_IP = "CB018", "duplicate-lb-ip", Error,
+        "two services ask for the same LoadBalancer address",
+        "MetalLB gives an address to one Service unless sharing is configured",
+        "give each service its own address";
+    UNKNOWN_OSD_DEVICE = "CB020", "unknown-osd-device", Error,
+        "an OSD device the node does not have",
+        "Rook would fail to create the OSD and the cluster would be smaller than planned",
+        "list a device id from the node's `nvme` devices";
+    OSD_DEVICE_REUSED = "CB021", "osd-device-reused", Error,
+        "a device is listed twice as an OSD",
+        "a drive can hold one set of OSDs",
+        "remove the duplicate entry";
+    REPLICA_EXCEEDS_HOSTS = "CB022", "replica-exceeds-hosts", Error,
+        "fewer OSD hosts than the pool's replica size with failure domain host",
+        "each replica must sit on a different host; the pool could never become healthy",
+        "lower the replica size or add OSD hosts";
+    OSDS_PER_DEVICE = "CB023", "osds-per-device", Error,
+        "OSDs per device outside 1..=8",
+        "Rook splits a device into that many OSDs; more than 8 exhausts memory and CPU per drive",
+        "use a value from 1 to 8 (5 suits 3.2 TB NVMe drives)";
+    CONTROL_PLANE_QUORUM = "CB024", "control-plane-quorum", Error,
+        "fewer than 3 (error) or an even number (warning) of control-plane/etcd nodes",
+        "etcd needs a majority: 1 or 2 members tolerate no failure, an even count adds no tolerance",
+        "run 3 or 5 control-plane nodes";
+    GPU_UNAVAILABLE = "CB025", "gpu-unavailable", Error,
+        "Triton asks for a GPU model or count that no node has",
+        "the pod would stay Pending",
+        "ask for a model and count one GPU node offers";
+    CAPACITY_MISMATCH = "CB026", "capacity-mismatch", Warning,
+        "the computed usable Ceph capacity is far from the declared one",
+        "a declared figure that disagrees with the hardware usually means a typo in devices or replicas",
+        "check the OSD devices, replica size and `expected_usable`";
+    UNKNOWN_NODE = "CB027", "unknown-node", Error,
+        "a reference to a node that is not defined",
+        "the setting would apply to nothing",
+        "use a node name defined by [[node]] or [[node_range]]";
+    IP_POOL_BLOCKS = "CB028", "ip-pool-blocks", Error,
+        "a Calico IP pool with a block size outside 20..=32 or fewer blocks than nodes",
+        "every node needs at least one block; Calico refuses other sizes",
+        "use a larger pool or a larger block size";
+    DUPLICATE_INSTANCE = "CB030", "duplicate-instance", Error,
+        "two instances share a name, hostname or namespace",
+        "one namespace and one DNS name per JupyterHub",
+        "rename one of the instances";
+    UNKNOWN_CONNECTOR = "CB031", "unknown-connector", Error,
+        "an instance's auth provider is not a Dex connector",
+        "users could not log in",
+        "add a [[dex.connector]] with that id, or use an existing one";
+    DEX_CLIENT = "CB032", "dex-client", Error,
+        "an instance has no Dex static client with redirect URI https://<host>/hub/oauth_callback",
+        "Dex refuses a login whose redirect URI is not registered for the client",
+        "add a [[dex.static_client]] for the instance with that redirect URI";
+    UNPINNED_IMAGE = "CB033", "unpinned-image", Error,
+        "an image without a tag, or tagged `latest`, in a production instance",
+        "an unpinned image changes under users without a commit",
+        "pin a version tag or a digest";
+    UNKNOWN_CVMFS_REPO = "CB034", "unknown-cvmfs-repository", Error,
+        "an instance mounts a CVMFS repository the site does not configure",
+        "the mount would be empty",
+        "add the repository to [cvmfs] repositories or drop the mount";
+    INVALID_NAME = "CB035", "invalid-name", Error,
+        "a Kubernetes name or label value that the API server would refuse",
+        "names are DNS-1123 labels or subdomains; label values at most 63 characters of [A-Za-z0-9._-]",
+        "use lower-case letters, digits and '-', starting and ending with an alphanumeric";
+    SECRET_MISSING = "CB040", "secret-missing", Error,
+        "a secret the site needs has no sealed value",
+        "the component would start without its credential",
+        "seal it: `casa-build seal LOCATION` (see `casa-build secrets list`)";
+    SECRET_MISMATCH = "CB041", "secret-mismatch", Error,
+        "a sealed value was sealed for another namespace, name, key or scope than where it now goes",
+        "the controller derives the decryption label from namespace and name; it would refuse the value",
+        "re-seal the value for its new place with `casa-build seal LOCATION`";
+    SEALED_MALFORMED = "CB042", "sealed-malformed", Error,
+        "a sealed value that is not a well-formed Sealed Secrets ciphertext",
+        "the controller would refuse it (bad base64, truncated)",
+        "re-seal the value with `casa-build seal LOCATION`";
+    TEMPLATE_ERROR = "CB050", "template-error", Error,
+        "a template failed to render or did not produce valid YAML objects",
+        "generated output must be complete and parse",
+        "fix the template named in the message (a site's own templates/ override the built-in ones)";
+    DUPLICATE_OBJECT = "CB051", "duplicate-object", Error,
+        "two generated objects share group, kind, namespace and name",
+        "one would silently overwrite the other when applied",
+        "rename one of the sources that produce them";
+    SCHEMA_VIOLATION = "CB052", "schema-violation", Error,
+        "a generated object does not match its schema",
+        "the API server (or Helm for chart values) would refuse it",
+        "fix the site value that produced the field, or the template";
+    UNKNOWN_KIND = "CB053", "unknown-kind", Error,
+        "a generated kind has no schema at the schema location",
+        "an object that cannot be checked may not be served by the cluster at all",
+        "add the schema, or list the kind under [site] allowed_kinds";
+    BROKEN_REFERENCE = "CB054", "broken-reference", Error,
+        "a reference between generated objects does not resolve (Flux path, dependsOn, source, Secret)",
+        "Flux would stall on it in the cluster",
+        "fix the reference or declare the Secret external";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_ordered() {
+        let codes: Vec<_> = CODES.iter().map(|c| c.code.0).collect();
+        let mut sorted = codes.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+        assert!(codes.iter().all(|c| c.len() == 5 && c.starts_with("CB")));
+    }
+
+    #[test]
+    fn every_constant_is_registered() {
+        for c in CODES {
+            assert_eq!(c.code.info().name, c.name);
+        }
+        assert_eq!(Code::lookup("cb012").map(|c| c.name), Some("cidr-overlap"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Diagnostics as text (rustc style, through codespan-reporting) or as JSON.
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel, LabelStyle};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::{self, Config};
+
+use super::{Diagnostic, Diagnostics, Severity};
+use crate::sources::Sources;
+
+/// Renders every diagnostic like rustc: `error[CB012]: ...`, `--> file:line:col`, the source
+/// line with a caret, and the help. Secrets in a redacted span are masked in the snippet.
+pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
+    let mut files = SimpleFiles::new();
+    let mut ids = Vec::new();
+    for (_, f) in sources.files() {
+        ids.push(files.add(f.path.clone(), f.text.clone()));
+    }
+    // A masked copy of a file is added on demand for each redacted diagnostic.
+    let mut out = String::new();
+    let config = Config::default();
+    for d in diags.iter() {
+        let mut cs = to_codespan(d, &ids);
+        if d.redact
+            && let Some(label) = &d.primary
+            && let Some(f) = sources.get(label.file)
+        {
+            let mut masked = f.text.clone().into_bytes();
+            for b in masked.get_mut(label.span.clone()).into_iter().flatten() {
+                if *b != b'\n' {
+                    *b = b'*';
+                }
+            }
+            let text = String::from_utf8_lossy(&masked).into_owned();
+            let id = files.add(f.path.clone(), text);
+            for l in cs.labels.iter_mut() {
+                if l.file_id == ids[label.file.0] {
+                    l.file_id = id;
+                }
+            }
+        }
+        // Rendering only fails on a span outside its file, which the loader never produces;
+        // fall back to the bare line so nothing is lost.
+        match term::emit_into_string(&config, &files, &cs) {
+            Ok(text) => out.push_str(&text),
+            Err(_) => {
+                out.push_str(&format!("{}[{}]: {}\n", severity_word(d.severity), d.code, d.message));
+            }
+        }
+    }
+    out
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+fn to_codespan(d: &Diagnostic, ids: &[usize]) -> CsDiagnostic<usize> {
+    let base = match d.severity {
+        Severity::Error => CsDiagnostic::error(),
+        Severity::Warning => CsDiagnostic::warning(),
+    };
+    let mut labels = Vec::new();
+    if let Some(l) = &d.primary {
+        labels.push(CsLabel::new(LabelStyle::Primary, ids[l.file.0], l.span.clone()).with_message(&l.message));
+    }
+    for l in &d.secondary {
+        labels.push(CsLabel::new(LabelStyle::Secondary, ids[l.file.0], l.span.clone()).with_message(&l.message));
+    }
+    let mut notes = Vec::new();
+    if let Some(h) = &d.help {
+        notes.push(format!("help: {h}"));
+    }
+    base.with_code(d.code.0).with_message(&d.message).with_labels(labels).with_notes(notes)
+}
+
+/// One JSON object per diagnostic: code, name, severity, message, file, line, column, help,
+/// and the related places.
+pub fn render_json(diags: &Diagnostics, sources: &Sources) -> serde_json::Value {
+    let place = |l: &super::Label| {
+        let f = sources.get(l.file);
+        let (line, col) = f.map_or((0, 0), |f| f.line_col(l.span.start));
+        serde_json::json!({
+            "file": f.map(|f| f.path.as_str()),
+            "line": line,
+            "column": col,
+            "label": l.message,
+        })
+    };
+    let items: Vec<_> = diags
+        .iter()
+        .map(|d| {
+            let mut v = serde_json::json!({
+                "code": d.code.0,
+                "name": d.code.info().name,
+                "severity": d.severity,
+                "message": d.message,
+                "help": d.help,
+                "related": d.secondary.iter().map(place).collect::<Vec<_>>(),
+            });
+            if let Some(p) = &d.primary {
+                let loc = place(p);
+                for k in ["file", "line", "column", "label"] {
+                    v[k] = loc[k].clone();
+                }
+            }
+            v
+        })
+        .collect();
+    serde_json::Value::Array(items)
+}

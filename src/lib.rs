@@ -1,0 +1,25 @@
+//! casa-build compiles a typed description of an analysis facility into the Kubernetes
+//! manifests Flux applies, sealed and schema-checked, and shows what a change will do.
+//!
+//! ```text
+//! site.toml + instances/*.toml
+//!    │ load      parse TOML keeping spans                         site::load
+//!    ▼
+//! Site ──validate──> Diagnostics                                   validate
+//!    │ render    minijinja templates -> objects                   render
+//!    ▼
+//! Vec<Manifest> ──check──> schemas, references                     check
+//!    │ tree      out/ layout, kustomization.yaml per folder        tree
+//!    ▼
+//! Tree ──emit──> out/ (atomic)                                     emit
+//! ```
+//!
+//! Side paths reuse the pipeline: `diff --base` runs it on a git tree, `seal` writes
+//! ciphertext back into the TOML sources.
+
+pub mod cli;
+pub mod diagnostics;
+pub mod seal;
+pub mod site;
+pub mod sources;
+pub mod validate;

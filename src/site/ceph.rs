@@ -1,0 +1,174 @@
+//! Rook-Ceph: OSD hosts and devices, the block pool, CephFS, and the object store (RGW) with
+//! its users and buckets.
+
+use super::Spanned;
+use super::types::{DnsLabel, DnsSubdomain, ImageRef, Quantity, SealedValue};
+use super::nodes::Role;
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ceph {
+    pub namespace: DnsLabel,
+    pub image: ImageRef,
+    /// Monitors (odd; one per host).
+    pub mon_count: u32,
+    pub mgr_count: u32,
+    /// OSDs carved out of each NVMe drive (1..=8; 5 at Flatiron).
+    #[schemars(with = "u32")]
+    pub osds_per_device: Spanned<u32>,
+    /// `osd_memory_target` per OSD.
+    pub osd_memory: Quantity,
+    /// Nodes with this role are OSD hosts, with all their NVMe drives, unless listed in
+    /// `[[ceph.osd_host]]`.
+    pub osd_role: Option<Role>,
+    #[serde(default)]
+    pub osd_host: Vec<OsdHost>,
+    /// CRUSH failure domain of the pools: `host` or `rack`.
+    pub failure_domain: FailureDomain,
+    /// Usable capacity the operators expect (checked against the computed one).
+    #[schemars(with = "Option<Quantity>")]
+    pub expected_usable: Option<Spanned<Quantity>>,
+    pub block_pool: BlockPool,
+    pub filesystem: Option<Filesystem>,
+    pub object_store: Option<ObjectStore>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureDomain {
+    Host,
+    Rack,
+}
+
+/// Explicit OSD devices of one host.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OsdHost {
+    #[schemars(with = "String")]
+    pub node: Spanned<String>,
+    #[schemars(with = "Vec<String>")]
+    pub devices: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockPool {
+    pub name: DnsLabel,
+    #[schemars(with = "u32")]
+    pub replicas: Spanned<u32>,
+    pub storage_class: DnsSubdomain,
+    /// Mark the StorageClass as the cluster default.
+    pub default_class: bool,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Filesystem {
+    pub name: DnsLabel,
+    #[schemars(with = "u32")]
+    pub replicas: Spanned<u32>,
+    pub storage_class: DnsSubdomain,
+    pub active_mds: u32,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectStore {
+    pub name: DnsLabel,
+    pub port: u16,
+    pub gateways: u32,
+    #[schemars(with = "u32")]
+    pub replicas: Spanned<u32>,
+    /// StorageClass for ObjectBucketClaims.
+    pub bucket_storage_class: DnsSubdomain,
+    #[serde(default)]
+    pub user: Vec<ObjectUser>,
+    #[serde(default)]
+    pub bucket: Vec<Bucket>,
+}
+
+/// An RGW user whose keys the operators set (sealed), so consumers can be given them.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectUser {
+    #[schemars(with = "DnsLabel")]
+    pub name: Spanned<DnsLabel>,
+    pub display_name: String,
+    #[schemars(with = "Option<SealedValue>")]
+    pub access_key: Option<Spanned<SealedValue>>,
+    #[schemars(with = "Option<SealedValue>")]
+    pub secret_key: Option<Spanned<SealedValue>>,
+}
+
+/// A bucket, claimed by an ObjectBucketClaim in the namespace that uses it.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bucket {
+    /// Fixed bucket name (so consumers know the URL at build time).
+    pub name: DnsSubdomain,
+    pub namespace: DnsLabel,
+    /// The RGW user that owns it.
+    #[schemars(with = "String")]
+    pub owner: Spanned<String>,
+}
+
+/// One OSD host after selection: the node and the devices it contributes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OsdPlan {
+    pub node: String,
+    pub devices: Vec<String>,
+    pub raw_bytes: f64,
+}
+
+/// Ceph's `mon_osd_full_ratio`: writes stop when an OSD reaches it, so usable space is the
+/// replicated size times this.
+pub const FULL_RATIO: f64 = 0.95;
+
+impl super::Site {
+    /// The OSD hosts and their devices: explicit `[[ceph.osd_host]]` entries, then every
+    /// other node with `osd_role` and all its NVMe drives.
+    pub fn osd_plan(&self) -> Vec<OsdPlan> {
+        let ceph = &self.spec.ceph;
+        let mut plan: Vec<OsdPlan> = ceph
+            .osd_host
+            .iter()
+            .map(|h| {
+                let node = self.node(h.node.get_ref());
+                let devices: Vec<String> = h.devices.iter().map(|d| d.get_ref().clone()).collect();
+                let raw_bytes = devices
+                    .iter()
+                    .filter_map(|d| node.and_then(|n| n.nvme.iter().find(|x| &x.id == d)))
+                    .map(|d| d.size.value())
+                    .sum();
+                OsdPlan { node: h.node.get_ref().clone(), devices, raw_bytes }
+            })
+            .collect();
+        if let Some(role) = ceph.osd_role {
+            for n in self.nodes_with(role) {
+                if plan.iter().any(|p| p.node == n.name) || n.nvme.is_empty() {
+                    continue;
+                }
+                plan.push(OsdPlan {
+                    node: n.name.clone(),
+                    devices: n.nvme.iter().map(|d| d.id.clone()).collect(),
+                    raw_bytes: n.nvme.iter().map(|d| d.size.value()).sum(),
+                });
+            }
+        }
+        plan
+    }
+
+    /// Raw bytes of all OSD devices, and usable bytes in the block pool (raw / replicas x
+    /// full ratio).
+    pub fn ceph_capacity(&self) -> (f64, f64) {
+        let raw: f64 = self.osd_plan().iter().map(|p| p.raw_bytes).sum();
+        let replicas = f64::from((*self.spec.ceph.block_pool.replicas.get_ref()).max(1));
+        (raw, raw / replicas * FULL_RATIO)
+    }
+
+    /// OSD daemons: devices x OSDs per device.
+    pub fn osd_count(&self) -> usize {
+        let per = *self.spec.ceph.osds_per_device.get_ref() as usize;
+        self.osd_plan().iter().map(|p| p.devices.len() * per).sum()
+    }
+}

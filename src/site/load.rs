@@ -1,0 +1,213 @@
+//! Stage `load`: source text -> typed `Site`. TOML syntax, unknown keys, wrong types and
+//! missing fields become located diagnostics; every file is reported, not just the first.
+
+use std::net::IpAddr;
+
+use serde::de::DeserializeOwned;
+
+use super::nodes::{Drive, Node, NodeClass};
+use super::types::sealed::PLAINTEXT_MARKER;
+use super::{Instance, InstanceFile, Site, SiteFile};
+use crate::diagnostics::{self as diag, Code, Diagnostic, Diagnostics};
+use crate::sources::{FileId, INSTANCES_DIR, SITE_FILE, Sources};
+
+/// Loads the site. Returns the site when every file parsed, with any diagnostics found on
+/// the way; `None` when a file could not be turned into its type.
+pub fn load(sources: &Sources) -> (Option<Site>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let Some(site_id) = sources.find(SITE_FILE) else {
+        diags.push(
+            Diagnostic::new(diag::MISSING_FIELD, "the site has no site.toml")
+                .help("create site.toml at the root of the site folder (see the README)"),
+        );
+        return (None, diags);
+    };
+    let spec = parse_file::<SiteFile>(sources, site_id, &mut diags);
+    let mut instances = Vec::new();
+    for (id, f) in sources.files() {
+        if f.path.starts_with(&format!("{INSTANCES_DIR}/")) {
+            if let Some(spec) = parse_file::<InstanceFile>(sources, id, &mut diags) {
+                instances.push(Instance { file: id, path: f.path.clone(), spec });
+            }
+        }
+    }
+    let Some(spec) = spec else {
+        return (None, diags);
+    };
+    if diags.has_errors() {
+        return (None, diags);
+    }
+    let nodes = expand_nodes(&spec, site_id, &mut diags);
+    if diags.has_errors() {
+        return (None, diags);
+    }
+    (Some(Site { file: site_id, spec, instances, nodes }), diags)
+}
+
+fn parse_file<T: DeserializeOwned>(sources: &Sources, id: FileId, diags: &mut Diagnostics) -> Option<T> {
+    let file = sources.get(id)?;
+    if let Some(b) = sources.is_binary(id) {
+        diags.push(
+            Diagnostic::new(diag::TOML_SYNTAX, format!("{} is not UTF-8 text", file.path))
+                .at(id, b.valid_up_to..b.valid_up_to, "the first byte that is not UTF-8")
+                .help("site files are TOML text in UTF-8; was a binary file saved under this name?"),
+        );
+        return None;
+    }
+    // Syntax first, so a syntax error is never reported as a type error.
+    if let Err(e) = file.text.parse::<toml::Table>() {
+        let span = e.span().unwrap_or(0..0);
+        diags.push(
+            Diagnostic::new(diag::TOML_SYNTAX, format!("invalid TOML: {}", first_line(e.message())))
+                .at(id, span, "here")
+                .help(Code::info(diag::TOML_SYNTAX).fix),
+        );
+        return None;
+    }
+    match toml::from_str::<T>(&file.text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.push(type_error(id, &e));
+            None
+        }
+    }
+}
+
+/// Maps a serde error from the toml crate to a coded diagnostic. Newtypes put their code at
+/// the start of the message (`CB035: …`); the rest is classified by serde's wording.
+fn type_error(id: FileId, e: &toml::de::Error) -> Diagnostic {
+    let span = e.span().unwrap_or(0..0);
+    let msg = first_line(e.message());
+    if let Some(rest) = msg.strip_prefix(PLAINTEXT_MARKER) {
+        return Diagnostic::new(diag::PLAINTEXT_SECRET, rest)
+            .at(id, span, "plaintext here (masked)")
+            .help(diag::PLAINTEXT_SECRET.info().fix)
+            .redacted();
+    }
+    if let Some((code, rest)) = coded(msg) {
+        return Diagnostic::new(code, rest).at(id, span, "here").help(code.info().fix);
+    }
+    let (code, label) = if msg.starts_with("unknown field") || msg.starts_with("unknown variant") {
+        (if msg.starts_with("unknown field") { diag::UNKNOWN_KEY } else { diag::INVALID_VALUE }, "not known here")
+    } else if msg.starts_with("missing field") {
+        (diag::MISSING_FIELD, "in this table")
+    } else {
+        (diag::INVALID_VALUE, "here")
+    };
+    Diagnostic::new(code, msg).at(id, span, label).help(code.info().fix)
+}
+
+fn coded(msg: &str) -> Option<(Code, &str)> {
+    let (head, rest) = msg.split_once(": ")?;
+    let info = Code::lookup(head)?;
+    Some((info.code, rest))
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s).trim_end()
+}
+
+/// Expands classes and ranges into nodes, in definition order.
+fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<Node> {
+    let class = |name: &Option<toml::Spanned<String>>, diags: &mut Diagnostics| -> Option<Option<&NodeClass>> {
+        let Some(n) = name else { return Some(None) };
+        match spec.node_class.iter().find(|c| &c.name == n.get_ref()) {
+            Some(c) => Some(Some(c)),
+            None => {
+                let known: Vec<_> = spec.node_class.iter().map(|c| c.name.as_str()).collect();
+                diags.push(
+                    Diagnostic::new(diag::INVALID_VALUE, format!("no [[node_class]] named `{}`", n.get_ref()))
+                        .at(file, n.span(), "unknown class")
+                        .help(format!("define it, or use one of: {}", known.join(", "))),
+                );
+                None
+            }
+        }
+    };
+    let mut nodes = Vec::new();
+    for r in &spec.node_range {
+        let Some(cls) = class(&r.class, diags) else { continue };
+        let start = r.start.unwrap_or(1);
+        let width = r.width.unwrap_or(2);
+        let first = *r.first_ip.get_ref();
+        for i in 0..r.count {
+            let name = format!("{}{:0width$}", r.prefix, start + i, width = width);
+            let Some(ip) = offset_ip(first, i) else {
+                diags.push(
+                    Diagnostic::new(diag::INVALID_VALUE, format!("the range runs past the last address from {first}"))
+                        .at(file, r.first_ip.span(), "first address")
+                        .help("start the range lower or make it shorter"),
+                );
+                break;
+            };
+            if name.parse::<super::types::DnsSubdomain>().is_err() {
+                diags.push(
+                    Diagnostic::new(diag::INVALID_NAME, format!("node name `{name}` is not a valid Kubernetes node name"))
+                        .at(file, r.first_ip.span(), "in this range")
+                        .help("use a lower-case prefix of letters, digits and '-'"),
+                );
+                break;
+            }
+            nodes.push(Node {
+                nvme: class_drives(cls, &name),
+                name,
+                name_span: r.first_ip.span(),
+                ip,
+                ip_span: r.first_ip.span(),
+                roles: r.roles.clone(),
+                cores: r.cores.or(cls.map(|c| c.cores)).unwrap_or(0),
+                threads: r.threads.or(cls.map(|c| c.threads)).unwrap_or(0),
+                memory_bytes: r.memory.as_ref().or(cls.map(|c| &c.memory)).map_or(0.0, |q| q.value()),
+                gpus: r.gpus.clone(),
+                labels: r.labels.clone(),
+                taints: r.taints.clone(),
+                rack: r.rack.clone(),
+            });
+        }
+    }
+    for n in &spec.node {
+        let Some(cls) = class(&n.class, diags) else { continue };
+        let name = n.name.get_ref().to_string();
+        nodes.push(Node {
+            nvme: n.nvme.clone().unwrap_or_else(|| class_drives(cls, &name)),
+            name,
+            name_span: n.name.span(),
+            ip: *n.ip.get_ref(),
+            ip_span: n.ip.span(),
+            roles: n.roles.clone(),
+            cores: n.cores.or(cls.map(|c| c.cores)).unwrap_or(0),
+            threads: n.threads.or(cls.map(|c| c.threads)).unwrap_or(0),
+            memory_bytes: n.memory.as_ref().or(cls.map(|c| &c.memory)).map_or(0.0, |q| q.value()),
+            gpus: n.gpus.clone(),
+            labels: n.labels.clone(),
+            taints: n.taints.clone(),
+            rack: n.rack.clone(),
+        });
+    }
+    nodes
+}
+
+fn class_drives(class: Option<&NodeClass>, node: &str) -> Vec<Drive> {
+    let Some(set) = class.and_then(|c| c.nvme.as_ref()) else { return Vec::new() };
+    (0..set.count)
+        .map(|i| Drive { id: set.id.replace("{node}", node).replace("{n}", &i.to_string()), size: set.size.clone() })
+        .collect()
+}
+
+fn offset_ip(ip: IpAddr, by: u32) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(v4) => u32::from(v4).checked_add(by).map(|n| IpAddr::V4(n.into())),
+        IpAddr::V6(v6) => u128::from(v6).checked_add(u128::from(by)).map(|n| IpAddr::V6(n.into())),
+    }
+}
+
+/// JSON Schema of `site.toml`, generated from the types (written to schemas/ by `casa-build
+/// schema`, checked fresh by a test).
+pub fn site_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(SiteFile)).unwrap_or_default()
+}
+
+/// JSON Schema of an instance file.
+pub fn instance_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(InstanceFile)).unwrap_or_default()
+}

@@ -1,0 +1,49 @@
+//! Checked newtypes for the domain values of a site. Each owns its grammar: `FromStr` with an
+//! error naming the value and what is accepted, a `Display` that round-trips, serde through
+//! those two (so the TOML loader points at the bad value), and a JSON Schema for editors.
+
+mod asn;
+mod cidr;
+mod image;
+mod name;
+mod quantity;
+pub(crate) mod sealed;
+
+pub use asn::Asn;
+pub use cidr::Cidr;
+pub use image::ImageRef;
+pub use name::{DnsLabel, DnsSubdomain, Hostname, LabelValue};
+pub use quantity::{Quantity, human_bytes};
+pub use sealed::{SealedValue, Scope};
+
+/// Implements `Serialize` (via `Display`), `Deserialize` (via `FromStr`) and `JsonSchema`
+/// (a string with the given description and optional pattern) for a string newtype.
+macro_rules! string_newtype_serde {
+    ($ty:ty, $name:expr, $desc:expr $(, pattern = $pat:literal)?) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                #[allow(unused_mut)]
+                let mut schema = schemars::json_schema!({ "type": "string", "description": $desc });
+                $(schema.insert("pattern".into(), $pat.into());)?
+                schema
+            }
+        }
+    };
+}
+pub(crate) use string_newtype_serde;

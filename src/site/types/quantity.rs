@@ -1,0 +1,114 @@
+//! A Kubernetes resource quantity (`10Gi`, `3.2T`, `500m`), kept as written and as a number.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantity {
+    text: String,
+    value: f64,
+}
+
+impl Quantity {
+    /// The value in base units (bytes for sizes, cores for CPU).
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+const SUFFIXES: &[(&str, f64)] = &[
+    ("Ki", 1024.0),
+    ("Mi", 1024.0 * 1024.0),
+    ("Gi", 1024.0 * 1024.0 * 1024.0),
+    ("Ti", 1024.0 * 1024.0 * 1024.0 * 1024.0),
+    ("Pi", 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0),
+    ("Ei", 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0 * 1024.0),
+    ("n", 1e-9),
+    ("u", 1e-6),
+    ("m", 1e-3),
+    ("", 1.0),
+    ("k", 1e3),
+    ("M", 1e6),
+    ("G", 1e9),
+    ("T", 1e12),
+    ("P", 1e15),
+    ("E", 1e18),
+];
+
+impl FromStr for Quantity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || {
+            format!("`{s}` is not a Kubernetes quantity; expected a number with an optional suffix (Ki Mi Gi Ti Pi Ei, k M G T P E, m), e.g. `10Gi` or `3.2T`")
+        };
+        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let (num, suffix) = s.split_at(split);
+        if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1 {
+            return Err(bad());
+        }
+        let n: f64 = num.parse().map_err(|_| bad())?;
+        let factor = if let Some(exp) = suffix.strip_prefix(['e', 'E']).filter(|e| !e.is_empty()) {
+            let e: i32 = exp.parse().map_err(|_| bad())?;
+            10f64.powi(e)
+        } else {
+            SUFFIXES.iter().find(|(x, _)| *x == suffix).map(|(_, f)| *f).ok_or_else(bad)?
+        };
+        Ok(Self { text: s.to_owned(), value: n * factor })
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+super::string_newtype_serde!(
+    Quantity,
+    "Quantity",
+    "a Kubernetes quantity, e.g. 10Gi, 3.2T, 500m",
+    pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?$"
+);
+
+/// Formats a byte count with a binary suffix, for summaries.
+pub fn human_bytes(bytes: f64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = bytes;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < units.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    format!("{v:.1} {}", units[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_binary_decimal_and_milli() {
+        assert_eq!("10Gi".parse::<Quantity>().unwrap().value(), 10.0 * 1024.0 * 1024.0 * 1024.0);
+        assert_eq!("3.2T".parse::<Quantity>().unwrap().value(), 3.2e12);
+        assert_eq!("500m".parse::<Quantity>().unwrap().value(), 0.5);
+        assert_eq!("2".parse::<Quantity>().unwrap().value(), 2.0);
+        assert_eq!("1e3".parse::<Quantity>().unwrap().value(), 1000.0);
+        assert_eq!("10Gi".parse::<Quantity>().unwrap().to_string(), "10Gi");
+    }
+
+    #[test]
+    fn refuses_other_units() {
+        for bad in ["10GB", "Gi", "", "1.2.3Gi", "-1Gi", ".5", "ten"] {
+            assert!(bad.parse::<Quantity>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn human() {
+        assert_eq!(human_bytes(1024.0 * 1024.0 * 1024.0 * 1024.0 * 106.0), "106.0 TiB");
+    }
+}

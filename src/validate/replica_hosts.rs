@@ -1,0 +1,64 @@
+//! CB022 replica-exceeds-hosts.
+//!
+//! What: a pool (block, CephFS, object store) with more replicas than failure domains
+//! (hosts or racks) holding OSDs.
+//! Why: each replica must sit in a different failure domain; the pool never becomes healthy.
+//! Fix: lower the replica size or add OSD hosts.
+
+use std::collections::HashSet;
+
+use crate::diagnostics::{Diagnostic, REPLICA_EXCEEDS_HOSTS};
+use crate::site::{FailureDomain, Site};
+
+pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
+    let ceph = &site.spec.ceph;
+    let plan = site.osd_plan();
+    let domains: HashSet<String> = plan
+        .iter()
+        .filter(|p| !p.devices.is_empty())
+        .map(|p| match ceph.failure_domain {
+            FailureDomain::Host => p.node.clone(),
+            FailureDomain::Rack => site.node(&p.node).and_then(|n| n.rack.as_ref()).map_or_else(|| p.node.clone(), |r| r.to_string()),
+        })
+        .collect();
+    let what = match ceph.failure_domain {
+        FailureDomain::Host => "OSD hosts",
+        FailureDomain::Rack => "racks with OSDs",
+    };
+    let mut pools = vec![(format!("block pool `{}`", ceph.block_pool.name), &ceph.block_pool.replicas)];
+    if let Some(fs) = &ceph.filesystem {
+        pools.push((format!("filesystem `{}`", fs.name), &fs.replicas));
+    }
+    if let Some(os) = &ceph.object_store {
+        pools.push((format!("object store `{}`", os.name), &os.replicas));
+    }
+    pools
+        .into_iter()
+        .filter(|(_, r)| *r.get_ref() as usize > domains.len())
+        .map(|(name, r)| {
+            Diagnostic::new(REPLICA_EXCEEDS_HOSTS, format!("the {name} keeps {} replicas but the site has {} {what}", r.get_ref(), domains.len()))
+                .at(site.file, r.span(), "replica size")
+                .help(REPLICA_EXCEEDS_HOSTS.info().fix)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::testing::*;
+
+    #[test]
+    fn passes_on_the_reference_site() {
+        assert!(check(&site_with(&[], &[]).0).is_empty());
+    }
+
+    #[test]
+    fn finds_three_replicas_on_two_hosts() {
+        let (site, src) = site_with(&[("prefix = \"r750-\"\ncount = 12", "prefix = \"r750-\"\ncount = 2")], &[]);
+        let mut found: Vec<_> = check(&site);
+        found.truncate(1);
+        let (l, c) = pos(SITE, "replicas = 3");
+        assert_finds(&found, &src, &[(REPLICA_EXCEEDS_HOSTS, "site.toml", l, c + "replicas = ".len())]);
+    }
+}
