@@ -19,6 +19,7 @@
 
 pub mod cli;
 pub mod diagnostics;
+pub mod manifest;
 pub mod seal;
 pub mod site;
 pub mod sources;

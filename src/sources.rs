@@ -21,15 +21,25 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        Self { path: path.into(), text, line_starts }
+        Self {
+            path: path.into(),
+            text,
+            line_starts,
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line = self
+            .line_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
@@ -122,7 +132,9 @@ impl Sources {
         let mut sources = Self::new();
         let site = dir.join(SITE_FILE);
         if !site.is_file() {
-            return Err(SourcesError::NoSiteFile { dir: dir.to_path_buf() });
+            return Err(SourcesError::NoSiteFile {
+                dir: dir.to_path_buf(),
+            });
         }
         sources.add_bytes(SITE_FILE, read(&site)?);
 
@@ -167,26 +179,40 @@ impl Sources {
     }
 
     pub fn extra(&self, rel: &str) -> Option<&[u8]> {
-        self.extra.iter().find(|(p, _)| p == rel).map(|(_, b)| b.as_slice())
+        self.extra
+            .iter()
+            .find(|(p, _)| p == rel)
+            .map(|(_, b)| b.as_slice())
     }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, SourcesError> {
-    std::fs::read(path).map_err(|source| SourcesError::Read { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| SourcesError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn sorted_files(dir: &Path) -> Result<Vec<PathBuf>, SourcesError> {
-    let mut v: Vec<_> = sorted_files_and_dirs(dir)?.into_iter().filter(|p| p.is_file()).collect();
+    let mut v: Vec<_> = sorted_files_and_dirs(dir)?
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect();
     v.sort();
     Ok(v)
 }
 
 fn sorted_files_and_dirs(dir: &Path) -> Result<Vec<PathBuf>, SourcesError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|source| SourcesError::Read { path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| SourcesError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut v = Vec::new();
     for e in entries {
-        let e = e.map_err(|source| SourcesError::Read { path: dir.to_path_buf(), source })?;
+        let e = e.map_err(|source| SourcesError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         v.push(e.path());
     }
     v.sort();

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "casa-build", version, about = "Compile an analysis facility's site description into sealed, schema-checked Kubernetes manifests for Flux")]
+#[command(
+    name = "casa-build",
+    version,
+    about = "Compile an analysis facility's site description into sealed, schema-checked Kubernetes manifests for Flux"
+)]
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,
@@ -33,6 +37,24 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// List every secret the site needs, with its status
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+    /// Seal a value read from standard input into the site, in place
+    Seal {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The controller's certificate (PEM); defaults to [sealing] cert of the site
+        #[arg(long)]
+        cert: Option<PathBuf>,
+        /// Sealing scope; defaults to the value's current scope, else strict
+        #[arg(long, value_parser = ["strict", "namespace-wide", "cluster-wide"])]
+        scope: Option<String>,
+        /// Where the secret goes, as `secrets list` prints it (e.g. instances/cms-prod.toml#auth.client_secret)
+        location: String,
+    },
     /// Explain a diagnostic code (e.g. CB012)
     Explain { code: String },
     /// Write the JSON Schemas of site.toml and instance files
@@ -40,5 +62,16 @@ pub enum Command {
         /// Folder to write site.schema.json and instance.schema.json into
         #[arg(long, default_value = "schemas")]
         out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Every secret slot: location, target Secret, scope, status
+    List {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }

@@ -15,7 +15,9 @@ use crate::sources::Sources;
 
 /// Loads and validates the site at `dir`: the sources, the site when it loaded, and every
 /// diagnostic sorted for reading.
-pub(crate) fn load_and_validate(dir: &Path) -> anyhow::Result<(Sources, Option<Site>, Diagnostics)> {
+pub(crate) fn load_and_validate(
+    dir: &Path,
+) -> anyhow::Result<(Sources, Option<Site>, Diagnostics)> {
     let sources = Sources::from_dir(dir)?;
     let (site, mut diags) = crate::site::load(&sources);
     if let Some(site) = &site {
@@ -31,7 +33,9 @@ pub(crate) fn run(dir: &Path, format: Format) -> anyhow::Result<Outcome> {
     match site {
         Some(site) if !diags.has_errors() => {
             if format == Format::Text {
-                std::io::stdout().lock().write_all(summary(&site).as_bytes())?;
+                std::io::stdout()
+                    .lock()
+                    .write_all(summary(&site).as_bytes())?;
             }
             Ok(Outcome::Ok)
         }
@@ -50,7 +54,12 @@ pub fn summary(site: &Site) -> String {
         .map(|(r, n)| format!("{n} {}", r.as_str()))
         .collect();
     let cores: u32 = site.nodes.iter().map(|n| n.cores).sum();
-    let _ = writeln!(s, "nodes: {} ({}); {cores} cores", site.nodes.len(), roles.join(", "));
+    let _ = writeln!(
+        s,
+        "nodes: {} ({}); {cores} cores",
+        site.nodes.len(),
+        roles.join(", ")
+    );
     let plan = site.osd_plan();
     let (raw, usable) = site.ceph_capacity();
     let _ = writeln!(
@@ -70,15 +79,23 @@ pub fn summary(site: &Site) -> String {
         }
     }
     let gpu_list: Vec<_> = gpus.iter().map(|(m, c)| format!("{c}x {m}")).collect();
-    let _ = writeln!(s, "gpus: {}", if gpu_list.is_empty() { "none".to_owned() } else { gpu_list.join(", ") });
+    let _ = writeln!(
+        s,
+        "gpus: {}",
+        if gpu_list.is_empty() {
+            "none".to_owned()
+        } else {
+            gpu_list.join(", ")
+        }
+    );
     let _ = writeln!(s, "instances: {}", site.instances.len());
     for i in &site.instances {
         let m = &i.spec.instance;
         let _ = writeln!(
             s,
             "  {:<16} https://{:<40} ns {}{}",
-            m.name.get_ref(),
-            m.host.get_ref(),
+            m.name.get_ref().to_string(),
+            m.host.get_ref().to_string(),
             m.namespace.get_ref(),
             if m.suspend { " (suspended)" } else { "" }
         );
@@ -88,20 +105,29 @@ pub fn summary(site: &Site) -> String {
 
 pub(crate) fn explain(code: &str) -> anyhow::Result<Outcome> {
     let Some(info) = Code::lookup(code) else {
-        anyhow::bail!("no diagnostic code {code}; codes run CB001..{}", crate::diagnostics::CODES.last().map_or("", |c| c.code.0));
+        anyhow::bail!(
+            "no diagnostic code {code}; codes run CB001..{}",
+            crate::diagnostics::CODES.last().map_or("", |c| c.code.0)
+        );
     };
     let sev = match info.severity {
         crate::diagnostics::Severity::Error => "error",
         crate::diagnostics::Severity::Warning => "warning",
     };
-    let text = format!("{} {} ({sev})\n\nWhat: {}\nWhy:  {}\nFix:  {}\n", info.code, info.name, info.summary, info.why, info.fix);
+    let text = format!(
+        "{} {} ({sev})\n\nWhat: {}\nWhy:  {}\nFix:  {}\n",
+        info.code, info.name, info.summary, info.why, info.fix
+    );
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(Outcome::Ok)
 }
 
 pub(crate) fn write_schemas(out: &Path) -> anyhow::Result<Outcome> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    for (name, schema) in [("site.schema.json", crate::site::site_schema()), ("instance.schema.json", crate::site::instance_schema())] {
+    for (name, schema) in [
+        ("site.schema.json", crate::site::site_schema()),
+        ("instance.schema.json", crate::site::instance_schema()),
+    ] {
         let path = out.join(name);
         let text = serde_json::to_string_pretty(&schema)? + "\n";
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;

@@ -3,13 +3,14 @@
 
 mod args;
 mod check;
+mod seal;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Args, Command, Format};
+pub use args::{Args, Command, Format, SecretsCommand};
 
 /// How a command ended; the one place exit codes are decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +57,15 @@ pub fn main() -> ExitCode {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
         Command::Check { site, format } => check::run(&site.site, format),
+        Command::Secrets {
+            command: SecretsCommand::List { site, format },
+        } => seal::list(&site.site, format),
+        Command::Seal {
+            site,
+            cert,
+            scope,
+            location,
+        } => seal::seal(&site.site, cert.as_deref(), scope.as_deref(), &location),
         Command::Explain { code } => check::explain(&code),
         Command::Schema { out } => check::write_schemas(&out),
     }
@@ -73,12 +83,21 @@ pub(crate) fn print_diagnostics(
             let mut err = std::io::stderr().lock();
             err.write_all(text.as_bytes())?;
             if diags.errors() > 0 || diags.warnings() > 0 {
-                writeln!(err, "{} error(s), {} warning(s)", diags.errors(), diags.warnings())?;
+                writeln!(
+                    err,
+                    "{} error(s), {} warning(s)",
+                    diags.errors(),
+                    diags.warnings()
+                )?;
             }
         }
         Format::Json => {
             let json = crate::diagnostics::render_json(diags, sources);
-            writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&json)?)?;
+            writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                serde_json::to_string_pretty(&json)?
+            )?;
         }
     }
     Ok(())

@@ -29,7 +29,11 @@ pub struct Label {
 
 impl Label {
     pub fn new(file: FileId, span: Range<usize>, message: impl Into<String>) -> Self {
-        Self { file, span, message: message.into() }
+        Self {
+            file,
+            span,
+            message: message.into(),
+        }
     }
 }
 
@@ -151,7 +155,10 @@ impl Diagnostics {
         self.items.sort_by(|a, b| {
             let key = |d: &Diagnostic| {
                 let (path, start) = match &d.primary {
-                    Some(l) => (sources.get(l.file).map(|f| f.path.as_str()).unwrap_or(""), l.span.start),
+                    Some(l) => (
+                        sources.get(l.file).map(|f| f.path.as_str()).unwrap_or(""),
+                        l.span.start,
+                    ),
                     None => ("", 0),
                 };
                 (path.to_owned(), start, d.code.0, d.message.clone())

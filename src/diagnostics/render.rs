@@ -43,7 +43,12 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
         match term::emit_into_string(&config, &files, &cs) {
             Ok(text) => out.push_str(&text),
             Err(_) => {
-                out.push_str(&format!("{}[{}]: {}\n", severity_word(d.severity), d.code, d.message));
+                out.push_str(&format!(
+                    "{}[{}]: {}\n",
+                    severity_word(d.severity),
+                    d.code,
+                    d.message
+                ));
             }
         }
     }
@@ -64,16 +69,25 @@ fn to_codespan(d: &Diagnostic, ids: &[usize]) -> CsDiagnostic<usize> {
     };
     let mut labels = Vec::new();
     if let Some(l) = &d.primary {
-        labels.push(CsLabel::new(LabelStyle::Primary, ids[l.file.0], l.span.clone()).with_message(&l.message));
+        labels.push(
+            CsLabel::new(LabelStyle::Primary, ids[l.file.0], l.span.clone())
+                .with_message(&l.message),
+        );
     }
     for l in &d.secondary {
-        labels.push(CsLabel::new(LabelStyle::Secondary, ids[l.file.0], l.span.clone()).with_message(&l.message));
+        labels.push(
+            CsLabel::new(LabelStyle::Secondary, ids[l.file.0], l.span.clone())
+                .with_message(&l.message),
+        );
     }
     let mut notes = Vec::new();
     if let Some(h) = &d.help {
         notes.push(format!("help: {h}"));
     }
-    base.with_code(d.code.0).with_message(&d.message).with_labels(labels).with_notes(notes)
+    base.with_code(d.code.0)
+        .with_message(&d.message)
+        .with_labels(labels)
+        .with_notes(notes)
 }
 
 /// One JSON object per diagnostic: code, name, severity, message, file, line, column, help,

@@ -29,7 +29,7 @@ pub enum SealError {
     #[error("the random number generator failed: {0}")]
     Rng(String),
     /// RSA-OAEP refused the key or failed (also covers RNG failure during padding).
-    #[error("RSA-OAEP encryption of the session key failed: {0}")]
+    #[error("encrypting the session key with RSA-OAEP failed: {0}")]
     Rsa(String),
     /// The RSA ciphertext does not fit the format's 2-byte length prefix.
     #[error(
@@ -37,7 +37,7 @@ pub enum SealError {
     )]
     RsaTooLong(usize),
     /// AES-GCM refused the value (only possible beyond 64 GiB).
-    #[error("AES-GCM encryption failed: the value is {len} bytes, too long for AES-GCM")]
+    #[error("encrypting the value with AES-GCM failed: {len} bytes is too long for AES-GCM")]
     Aead {
         /// Plaintext length.
         len: usize,
@@ -60,7 +60,7 @@ pub enum UnsealError {
     },
     /// RSA-OAEP decryption failed: the usual "no key could decrypt secret".
     #[error(
-        "RSA-OAEP decryption of the session key failed: the value was sealed for another \
+        "decrypting the session key with RSA-OAEP failed: the value was sealed for another \
          key, another scope, namespace or name, or it is corrupted"
     )]
     Rsa,
@@ -71,7 +71,7 @@ pub enum UnsealError {
         len: usize,
     },
     /// The AES-GCM tag did not verify.
-    #[error("AES-GCM authentication of the value failed: it is corrupted")]
+    #[error("authenticating the value with AES-GCM failed: it is corrupted")]
     Authentication,
 }
 

@@ -15,6 +15,7 @@
 
 pub mod cert;
 pub mod crypto;
+pub mod edit;
 pub mod key;
 mod pem;
 mod sealed;

@@ -2,8 +2,8 @@
 //! its users and buckets.
 
 use super::Spanned;
-use super::types::{DnsLabel, DnsSubdomain, ImageRef, Quantity, SealedValue};
 use super::nodes::Role;
+use super::types::{DnsLabel, DnsSubdomain, ImageRef, Quantity, SealedValue};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -33,7 +33,9 @@ pub struct Ceph {
     pub object_store: Option<ObjectStore>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureDomain {
     Host,
@@ -140,7 +142,11 @@ impl super::Site {
                     .filter_map(|d| node.and_then(|n| n.nvme.iter().find(|x| &x.id == d)))
                     .map(|d| d.size.value())
                     .sum();
-                OsdPlan { node: h.node.get_ref().clone(), devices, raw_bytes }
+                OsdPlan {
+                    node: h.node.get_ref().clone(),
+                    devices,
+                    raw_bytes,
+                }
             })
             .collect();
         if let Some(role) = ceph.osd_role {

@@ -25,10 +25,14 @@ pub fn load(sources: &Sources) -> (Option<Site>, Diagnostics) {
     let spec = parse_file::<SiteFile>(sources, site_id, &mut diags);
     let mut instances = Vec::new();
     for (id, f) in sources.files() {
-        if f.path.starts_with(&format!("{INSTANCES_DIR}/")) {
-            if let Some(spec) = parse_file::<InstanceFile>(sources, id, &mut diags) {
-                instances.push(Instance { file: id, path: f.path.clone(), spec });
-            }
+        if f.path.starts_with(&format!("{INSTANCES_DIR}/"))
+            && let Some(spec) = parse_file::<InstanceFile>(sources, id, &mut diags)
+        {
+            instances.push(Instance {
+                file: id,
+                path: f.path.clone(),
+                spec,
+            });
         }
     }
     let Some(spec) = spec else {
@@ -41,16 +45,35 @@ pub fn load(sources: &Sources) -> (Option<Site>, Diagnostics) {
     if diags.has_errors() {
         return (None, diags);
     }
-    (Some(Site { file: site_id, spec, instances, nodes }), diags)
+    (
+        Some(Site {
+            file: site_id,
+            spec,
+            instances,
+            nodes,
+        }),
+        diags,
+    )
 }
 
-fn parse_file<T: DeserializeOwned>(sources: &Sources, id: FileId, diags: &mut Diagnostics) -> Option<T> {
+fn parse_file<T: DeserializeOwned>(
+    sources: &Sources,
+    id: FileId,
+    diags: &mut Diagnostics,
+) -> Option<T> {
     let file = sources.get(id)?;
     if let Some(b) = sources.is_binary(id) {
         diags.push(
-            Diagnostic::new(diag::TOML_SYNTAX, format!("{} is not UTF-8 text", file.path))
-                .at(id, b.valid_up_to..b.valid_up_to, "the first byte that is not UTF-8")
-                .help("site files are TOML text in UTF-8; was a binary file saved under this name?"),
+            Diagnostic::new(
+                diag::TOML_SYNTAX,
+                format!("{} is not UTF-8 text", file.path),
+            )
+            .at(
+                id,
+                b.valid_up_to..b.valid_up_to,
+                "the first byte that is not UTF-8",
+            )
+            .help("site files are TOML text in UTF-8; was a binary file saved under this name?"),
         );
         return None;
     }
@@ -58,9 +81,12 @@ fn parse_file<T: DeserializeOwned>(sources: &Sources, id: FileId, diags: &mut Di
     if let Err(e) = file.text.parse::<toml::Table>() {
         let span = e.span().unwrap_or(0..0);
         diags.push(
-            Diagnostic::new(diag::TOML_SYNTAX, format!("invalid TOML: {}", first_line(e.message())))
-                .at(id, span, "here")
-                .help(Code::info(diag::TOML_SYNTAX).fix),
+            Diagnostic::new(
+                diag::TOML_SYNTAX,
+                format!("invalid TOML: {}", first_line(e.message())),
+            )
+            .at(id, span, "here")
+            .help(Code::info(diag::TOML_SYNTAX).fix),
         );
         return None;
     }
@@ -85,16 +111,27 @@ fn type_error(id: FileId, e: &toml::de::Error) -> Diagnostic {
             .redacted();
     }
     if let Some((code, rest)) = coded(msg) {
-        return Diagnostic::new(code, rest).at(id, span, "here").help(code.info().fix);
+        return Diagnostic::new(code, rest)
+            .at(id, span, "here")
+            .help(code.info().fix);
     }
     let (code, label) = if msg.starts_with("unknown field") || msg.starts_with("unknown variant") {
-        (if msg.starts_with("unknown field") { diag::UNKNOWN_KEY } else { diag::INVALID_VALUE }, "not known here")
+        (
+            if msg.starts_with("unknown field") {
+                diag::UNKNOWN_KEY
+            } else {
+                diag::INVALID_VALUE
+            },
+            "not known here",
+        )
     } else if msg.starts_with("missing field") {
         (diag::MISSING_FIELD, "in this table")
     } else {
         (diag::INVALID_VALUE, "here")
     };
-    Diagnostic::new(code, msg).at(id, span, label).help(code.info().fix)
+    Diagnostic::new(code, msg)
+        .at(id, span, label)
+        .help(code.info().fix)
 }
 
 fn coded(msg: &str) -> Option<(Code, &str)> {
@@ -109,16 +146,21 @@ fn first_line(s: &str) -> &str {
 
 /// Expands classes and ranges into nodes, in definition order.
 fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<Node> {
-    let class = |name: &Option<toml::Spanned<String>>, diags: &mut Diagnostics| -> Option<Option<&NodeClass>> {
+    let class = |name: &Option<toml::Spanned<String>>,
+                 diags: &mut Diagnostics|
+     -> Option<Option<&NodeClass>> {
         let Some(n) = name else { return Some(None) };
         match spec.node_class.iter().find(|c| &c.name == n.get_ref()) {
             Some(c) => Some(Some(c)),
             None => {
                 let known: Vec<_> = spec.node_class.iter().map(|c| c.name.as_str()).collect();
                 diags.push(
-                    Diagnostic::new(diag::INVALID_VALUE, format!("no [[node_class]] named `{}`", n.get_ref()))
-                        .at(file, n.span(), "unknown class")
-                        .help(format!("define it, or use one of: {}", known.join(", "))),
+                    Diagnostic::new(
+                        diag::INVALID_VALUE,
+                        format!("no [[node_class]] named `{}`", n.get_ref()),
+                    )
+                    .at(file, n.span(), "unknown class")
+                    .help(format!("define it, or use one of: {}", known.join(", "))),
                 );
                 None
             }
@@ -126,7 +168,9 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
     };
     let mut nodes = Vec::new();
     for r in &spec.node_range {
-        let Some(cls) = class(&r.class, diags) else { continue };
+        let Some(cls) = class(&r.class, diags) else {
+            continue;
+        };
         let start = r.start.unwrap_or(1);
         let width = r.width.unwrap_or(2);
         let first = *r.first_ip.get_ref();
@@ -134,17 +178,23 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
             let name = format!("{}{:0width$}", r.prefix, start + i, width = width);
             let Some(ip) = offset_ip(first, i) else {
                 diags.push(
-                    Diagnostic::new(diag::INVALID_VALUE, format!("the range runs past the last address from {first}"))
-                        .at(file, r.first_ip.span(), "first address")
-                        .help("start the range lower or make it shorter"),
+                    Diagnostic::new(
+                        diag::INVALID_VALUE,
+                        format!("the range runs past the last address from {first}"),
+                    )
+                    .at(file, r.first_ip.span(), "first address")
+                    .help("start the range lower or make it shorter"),
                 );
                 break;
             };
             if name.parse::<super::types::DnsSubdomain>().is_err() {
                 diags.push(
-                    Diagnostic::new(diag::INVALID_NAME, format!("node name `{name}` is not a valid Kubernetes node name"))
-                        .at(file, r.first_ip.span(), "in this range")
-                        .help("use a lower-case prefix of letters, digits and '-'"),
+                    Diagnostic::new(
+                        diag::INVALID_NAME,
+                        format!("node name `{name}` is not a valid Kubernetes node name"),
+                    )
+                    .at(file, r.first_ip.span(), "in this range")
+                    .help("use a lower-case prefix of letters, digits and '-'"),
                 );
                 break;
             }
@@ -157,7 +207,11 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
                 roles: r.roles.clone(),
                 cores: r.cores.or(cls.map(|c| c.cores)).unwrap_or(0),
                 threads: r.threads.or(cls.map(|c| c.threads)).unwrap_or(0),
-                memory_bytes: r.memory.as_ref().or(cls.map(|c| &c.memory)).map_or(0.0, |q| q.value()),
+                memory_bytes: r
+                    .memory
+                    .as_ref()
+                    .or(cls.map(|c| &c.memory))
+                    .map_or(0.0, |q| q.value()),
                 gpus: r.gpus.clone(),
                 labels: r.labels.clone(),
                 taints: r.taints.clone(),
@@ -166,7 +220,9 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
         }
     }
     for n in &spec.node {
-        let Some(cls) = class(&n.class, diags) else { continue };
+        let Some(cls) = class(&n.class, diags) else {
+            continue;
+        };
         let name = n.name.get_ref().to_string();
         nodes.push(Node {
             nvme: n.nvme.clone().unwrap_or_else(|| class_drives(cls, &name)),
@@ -177,7 +233,11 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
             roles: n.roles.clone(),
             cores: n.cores.or(cls.map(|c| c.cores)).unwrap_or(0),
             threads: n.threads.or(cls.map(|c| c.threads)).unwrap_or(0),
-            memory_bytes: n.memory.as_ref().or(cls.map(|c| &c.memory)).map_or(0.0, |q| q.value()),
+            memory_bytes: n
+                .memory
+                .as_ref()
+                .or(cls.map(|c| &c.memory))
+                .map_or(0.0, |q| q.value()),
             gpus: n.gpus.clone(),
             labels: n.labels.clone(),
             taints: n.taints.clone(),
@@ -188,16 +248,26 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
 }
 
 fn class_drives(class: Option<&NodeClass>, node: &str) -> Vec<Drive> {
-    let Some(set) = class.and_then(|c| c.nvme.as_ref()) else { return Vec::new() };
+    let Some(set) = class.and_then(|c| c.nvme.as_ref()) else {
+        return Vec::new();
+    };
     (0..set.count)
-        .map(|i| Drive { id: set.id.replace("{node}", node).replace("{n}", &i.to_string()), size: set.size.clone() })
+        .map(|i| Drive {
+            id: set
+                .id
+                .replace("{node}", node)
+                .replace("{n}", &i.to_string()),
+            size: set.size.clone(),
+        })
         .collect()
 }
 
 fn offset_ip(ip: IpAddr, by: u32) -> Option<IpAddr> {
     match ip {
         IpAddr::V4(v4) => u32::from(v4).checked_add(by).map(|n| IpAddr::V4(n.into())),
-        IpAddr::V6(v6) => u128::from(v6).checked_add(u128::from(by)).map(|n| IpAddr::V6(n.into())),
+        IpAddr::V6(v6) => u128::from(v6)
+            .checked_add(u128::from(by))
+            .map(|n| IpAddr::V6(n.into())),
     }
 }
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 pub use ceph::*;
 pub use dex::*;
 pub use instance::*;
-pub use load::{load, site_schema, instance_schema};
+pub use load::{instance_schema, load, site_schema};
 pub use network::*;
 pub use nodes::*;
 pub use platform::*;

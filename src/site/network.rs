@@ -18,7 +18,9 @@ pub struct Network {
     pub service_cidr: Spanned<Cidr>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 pub enum Encapsulation {
     /// Routes exchanged with the top-of-rack switches by BGP.
     None,
@@ -79,7 +81,9 @@ pub struct BgpPeer {
 }
 
 /// Who announces a MetalLB pool's addresses to the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Advertiser {
     /// Calico's BGP sessions (`serviceLoadBalancerIPs`); MetalLB only allocates.
@@ -126,6 +130,8 @@ pub struct MetalLbPeer {
 impl MetalLb {
     /// The pool holding an address, if any.
     pub fn pool_of(&self, ip: &IpAddr) -> Option<&LbPool> {
-        self.pool.iter().find(|p| p.addresses.iter().any(|c| c.get_ref().contains(ip)))
+        self.pool
+            .iter()
+            .find(|p| p.addresses.iter().any(|c| c.get_ref().contains(ip)))
     }
 }

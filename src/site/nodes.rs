@@ -8,7 +8,19 @@ use super::Spanned;
 use super::types::{DnsSubdomain, LabelValue, Quantity};
 
 /// What a node does; drives Ceph, GPU scheduling and the control-plane quorum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     ControlPlane,
@@ -19,7 +31,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::ControlPlane, Role::Storage, Role::Worker, Role::Gpu, Role::Desktop];
+    pub const ALL: [Role; 5] = [
+        Role::ControlPlane,
+        Role::Storage,
+        Role::Worker,
+        Role::Gpu,
+        Role::Desktop,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

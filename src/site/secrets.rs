@@ -69,7 +69,15 @@ struct Collector<'a> {
 }
 
 impl<'a> Collector<'a> {
-    fn add(&mut self, path: &[&str], ns: &str, name: &str, key: &str, value: Option<&'a Spanned<SealedValue>>, anchor: std::ops::Range<usize>) {
+    fn add(
+        &mut self,
+        path: &[&str],
+        ns: &str,
+        name: &str,
+        key: &str,
+        value: Option<&'a Spanned<SealedValue>>,
+        anchor: std::ops::Range<usize>,
+    ) {
         let path: Vec<String> = path.iter().map(|s| (*s).to_owned()).collect();
         self.slots.push(SecretSlot {
             location: format!("{}#{}", self.file_path, path.join(".")),
@@ -99,7 +107,15 @@ pub fn client_secret_env(id: &str) -> String {
 }
 
 fn env_name(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 pub const BGP_SECRET: &str = "bgp-passwords";
@@ -128,7 +144,14 @@ pub fn secret_slots(site: &Site) -> Vec<SecretSlot<'_>> {
         for (i, p) in bgp.peer.iter().enumerate() {
             let idx = i.to_string();
             let key = p.name.get_ref().as_str();
-            c.add(&["calico", "bgp", "peer", &idx, "password"], CALICO_NAMESPACE, BGP_SECRET, key, p.password.as_ref(), p.name.span());
+            c.add(
+                &["calico", "bgp", "peer", &idx, "password"],
+                CALICO_NAMESPACE,
+                BGP_SECRET,
+                key,
+                p.password.as_ref(),
+                p.name.span(),
+            );
         }
     }
     c.component = "rook-ceph";
@@ -137,8 +160,22 @@ pub fn secret_slots(site: &Site) -> Vec<SecretSlot<'_>> {
         for (i, u) in os.user.iter().enumerate() {
             let idx = i.to_string();
             let name = rgw_user_secret(u.name.get_ref().as_str());
-            c.add(&["ceph", "object_store", "user", &idx, "access_key"], ns, &name, "access-key", u.access_key.as_ref(), u.name.span());
-            c.add(&["ceph", "object_store", "user", &idx, "secret_key"], ns, &name, "secret-key", u.secret_key.as_ref(), u.name.span());
+            c.add(
+                &["ceph", "object_store", "user", &idx, "access_key"],
+                ns,
+                &name,
+                "access-key",
+                u.access_key.as_ref(),
+                u.name.span(),
+            );
+            c.add(
+                &["ceph", "object_store", "user", &idx, "secret_key"],
+                ns,
+                &name,
+                "secret-key",
+                u.secret_key.as_ref(),
+                u.name.span(),
+            );
         }
     }
     c.component = "dex";
@@ -146,7 +183,14 @@ pub fn secret_slots(site: &Site) -> Vec<SecretSlot<'_>> {
     for (i, con) in s.dex.connector.iter().enumerate() {
         let idx = i.to_string();
         let key = connector_secret_env(con.id.get_ref().as_str());
-        c.add(&["dex", "connector", &idx, "client_secret"], dex_ns, DEX_SECRET, &key, con.client_secret.as_ref(), con.id.span());
+        c.add(
+            &["dex", "connector", &idx, "client_secret"],
+            dex_ns,
+            DEX_SECRET,
+            &key,
+            con.client_secret.as_ref(),
+            con.id.span(),
+        );
     }
     for (i, cl) in s.dex.static_client.iter().enumerate() {
         if cl.public {
@@ -154,13 +198,34 @@ pub fn secret_slots(site: &Site) -> Vec<SecretSlot<'_>> {
         }
         let idx = i.to_string();
         let key = client_secret_env(cl.id.get_ref().as_str());
-        c.add(&["dex", "static_client", &idx, "secret"], dex_ns, DEX_SECRET, &key, cl.secret.as_ref(), cl.id.span());
+        c.add(
+            &["dex", "static_client", &idx, "secret"],
+            dex_ns,
+            DEX_SECRET,
+            &key,
+            cl.secret.as_ref(),
+            cl.id.span(),
+        );
     }
     if let Some(t) = &s.triton {
         c.component = "triton";
         let ns = t.namespace.as_str();
-        c.add(&["triton", "access_key"], ns, TRITON_SECRET, "AWS_ACCESS_KEY_ID", t.access_key.as_ref(), t.bucket.span());
-        c.add(&["triton", "secret_key"], ns, TRITON_SECRET, "AWS_SECRET_ACCESS_KEY", t.secret_key.as_ref(), t.bucket.span());
+        c.add(
+            &["triton", "access_key"],
+            ns,
+            TRITON_SECRET,
+            "AWS_ACCESS_KEY_ID",
+            t.access_key.as_ref(),
+            t.bucket.span(),
+        );
+        c.add(
+            &["triton", "secret_key"],
+            ns,
+            TRITON_SECRET,
+            "AWS_SECRET_ACCESS_KEY",
+            t.secret_key.as_ref(),
+            t.bucket.span(),
+        );
     }
     for inst in &site.instances {
         let spec = &inst.spec;
@@ -169,12 +234,33 @@ pub fn secret_slots(site: &Site) -> Vec<SecretSlot<'_>> {
         c.component = "jupyterhub";
         c.instance = Some(spec.instance.name.get_ref().to_string());
         let ns = spec.instance.namespace.get_ref().as_str();
-        c.add(&["auth", "client_secret"], ns, HUB_OAUTH_SECRET, "OAUTH_CLIENT_SECRET", spec.auth.client_secret.as_ref(), spec.auth.client.span());
+        c.add(
+            &["auth", "client_secret"],
+            ns,
+            HUB_OAUTH_SECRET,
+            "OAUTH_CLIENT_SECRET",
+            spec.auth.client_secret.as_ref(),
+            spec.auth.client.span(),
+        );
         if *spec.dask.mode.get_ref() == super::DaskMode::Tier2 {
-            c.add(&["dask", "condor_token"], ns, CONDOR_SECRET, "token", spec.dask.condor_token.as_ref(), spec.dask.mode.span());
+            c.add(
+                &["dask", "condor_token"],
+                ns,
+                CONDOR_SECRET,
+                "token",
+                spec.dask.condor_token.as_ref(),
+                spec.dask.mode.span(),
+            );
         }
         if let Some(x) = &spec.xcache {
-            c.add(&["xcache", "token"], ns, XCACHE_SECRET, "token", x.token.as_ref(), x.token_days.span());
+            c.add(
+                &["xcache", "token"],
+                ns,
+                XCACHE_SECRET,
+                "token",
+                x.token.as_ref(),
+                x.token_days.span(),
+            );
         }
     }
     c.slots

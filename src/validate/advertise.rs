@@ -10,7 +10,12 @@ use crate::diagnostics::{DOUBLE_ADVERTISED, Diagnostic};
 use crate::site::{Advertiser, Site};
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let calico_bgp = site.spec.calico.bgp.as_ref().is_some_and(|b| !b.peer.is_empty());
+    let calico_bgp = site
+        .spec
+        .calico
+        .bgp
+        .as_ref()
+        .is_some_and(|b| !b.peer.is_empty());
     let mut out = Vec::new();
     for p in &site.spec.metallb.pool {
         match p.advertise.get_ref() {
@@ -29,9 +34,16 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     }
     if calico_bgp && !site.spec.metallb.peer.is_empty() {
         out.push(
-            Diagnostic::new(DOUBLE_ADVERTISED, "MetalLB has its own BGP peers beside Calico's BGP sessions")
-                .at(site.file, site.spec.metallb.peer[0].ip.span(), "MetalLB peer")
-                .help(DOUBLE_ADVERTISED.info().fix),
+            Diagnostic::new(
+                DOUBLE_ADVERTISED,
+                "MetalLB has its own BGP peers beside Calico's BGP sessions",
+            )
+            .at(
+                site.file,
+                site.spec.metallb.peer[0].ip.span(),
+                "MetalLB peer",
+            )
+            .help(DOUBLE_ADVERTISED.info().fix),
         );
     }
     out
@@ -49,8 +61,15 @@ mod tests {
 
     #[test]
     fn finds_metallb_bgp_beside_calico() {
-        let (site, src) = site_with(&[("advertise = \"calico\"", "advertise = \"metallb-bgp\"")], &[]);
+        let (site, src) = site_with(
+            &[("advertise = \"calico\"", "advertise = \"metallb-bgp\"")],
+            &[],
+        );
         let (l, c) = pos(SITE, "\"calico\"\n");
-        assert_finds(&check(&site), &src, &[(DOUBLE_ADVERTISED, "site.toml", l, c)]);
+        assert_finds(
+            &check(&site),
+            &src,
+            &[(DOUBLE_ADVERTISED, "site.toml", l, c)],
+        );
     }
 }

@@ -21,9 +21,12 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     asns.into_iter()
         .filter(|(_, a)| !a.get_ref().is_valid())
         .map(|(what, a)| {
-            Diagnostic::new(ASN_RANGE, format!("{what} {} is outside 1..=4294967295", a.get_ref()))
-                .at(site.file, a.span(), "out of range")
-                .help(ASN_RANGE.info().fix)
+            Diagnostic::new(
+                ASN_RANGE,
+                format!("{what} {} is outside 1..=4294967295", a.get_ref()),
+            )
+            .at(site.file, a.span(), "out of range")
+            .help(ASN_RANGE.info().fix)
         })
         .collect()
 }
@@ -40,9 +43,22 @@ mod tests {
 
     #[test]
     fn finds_zero_and_too_large() {
-        let (site, src) = site_with(&[("asn = 64501", "asn = 0"), ("asn = 64500", "asn = 4294967296")], &[]);
+        let (site, src) = site_with(
+            &[
+                ("asn = 64501", "asn = 0"),
+                ("asn = 64500", "asn = 4294967296"),
+            ],
+            &[],
+        );
         let (l1, c1) = pos(SITE, "64501");
         let (l2, c2) = pos(SITE, "64500");
-        assert_finds(&check(&site), &src, &[(ASN_RANGE, "site.toml", l1, c1), (ASN_RANGE, "site.toml", l2, c2)]);
+        assert_finds(
+            &check(&site),
+            &src,
+            &[
+                (ASN_RANGE, "site.toml", l1, c1),
+                (ASN_RANGE, "site.toml", l2, c2),
+            ],
+        );
     }
 }

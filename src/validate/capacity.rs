@@ -10,7 +10,9 @@ use crate::site::Site;
 use crate::site::types::human_bytes;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let Some(expected) = &site.spec.ceph.expected_usable else { return Vec::new() };
+    let Some(expected) = &site.spec.ceph.expected_usable else {
+        return Vec::new();
+    };
     let (_, usable) = site.ceph_capacity();
     let want = expected.get_ref().value();
     if want > 0.0 && ((usable - want) / want).abs() <= 0.10 {
@@ -19,7 +21,11 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     vec![
         Diagnostic::new(
             CAPACITY_MISMATCH,
-            format!("the OSD devices give {} usable, but {} is expected", human_bytes(usable), expected.get_ref()),
+            format!(
+                "the OSD devices give {} usable, but {} is expected",
+                human_bytes(usable),
+                expected.get_ref()
+            ),
         )
         .at(site.file, expected.span(), "declared here")
         .help(CAPACITY_MISMATCH.info().fix),
@@ -42,8 +48,15 @@ mod tests {
 
     #[test]
     fn warns_on_a_far_figure() {
-        let (site, src) = site_with(&[("expected_usable = \"106Ti\"", "expected_usable = \"200Ti\"")], &[]);
+        let (site, src) = site_with(
+            &[("expected_usable = \"106Ti\"", "expected_usable = \"200Ti\"")],
+            &[],
+        );
         let (l, c) = pos(SITE, "\"106Ti\"");
-        assert_finds(&check(&site), &src, &[(CAPACITY_MISMATCH, "site.toml", l, c)]);
+        assert_finds(
+            &check(&site),
+            &src,
+            &[(CAPACITY_MISMATCH, "site.toml", l, c)],
+        );
     }
 }

@@ -29,18 +29,28 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
         }
     }
     for p in &site.spec.calico.ip_pool {
-        ranges.push((format!("Calico IP pool `{}`", p.name), Kind::IpPool, &p.cidr));
+        ranges.push((
+            format!("Calico IP pool `{}`", p.name),
+            Kind::IpPool,
+            &p.cidr,
+        ));
     }
     let mut out = Vec::new();
     for (i, (an, ak, a)) in ranges.iter().enumerate() {
         for (bn, bk, b) in &ranges[i + 1..] {
-            let allowed = matches!((ak, bk), (Kind::Pod, Kind::IpPool) | (Kind::IpPool, Kind::Pod));
+            let allowed = matches!(
+                (ak, bk),
+                (Kind::Pod, Kind::IpPool) | (Kind::IpPool, Kind::Pod)
+            );
             if !allowed && a.get_ref().overlaps(b.get_ref()) {
                 out.push(
-                    Diagnostic::new(CIDR_OVERLAP, format!("the {bn} {} overlaps the {an} {}", b.get_ref(), a.get_ref()))
-                        .at(site.file, b.span(), "overlaps")
-                        .also(site.file, a.span(), an.clone())
-                        .help("pod, service, node and LoadBalancer ranges must be disjoint"),
+                    Diagnostic::new(
+                        CIDR_OVERLAP,
+                        format!("the {bn} {} overlaps the {an} {}", b.get_ref(), a.get_ref()),
+                    )
+                    .at(site.file, b.span(), "overlaps")
+                    .also(site.file, a.span(), an.clone())
+                    .help("pod, service, node and LoadBalancer ranges must be disjoint"),
                 );
             }
         }
@@ -60,7 +70,13 @@ mod tests {
 
     #[test]
     fn finds_a_pool_inside_the_service_cidr() {
-        let (site, src) = site_with(&[("addresses = [\"203.0.113.0/27\"]", "addresses = [\"10.100.0.0/27\"]")], &[]);
+        let (site, src) = site_with(
+            &[(
+                "addresses = [\"203.0.113.0/27\"]",
+                "addresses = [\"10.100.0.0/27\"]",
+            )],
+            &[],
+        );
         let (l, c) = pos(SITE, "\"203.0.113.0/27\"");
         assert_finds(&check(&site), &src, &[(CIDR_OVERLAP, "site.toml", l, c)]);
     }

@@ -18,9 +18,18 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
             .help(CONTROL_PLANE_QUORUM.info().fix)
     };
     if n < 3 {
-        vec![d(Severity::Error, format!("{n} control-plane/etcd node(s): etcd loses quorum on the first failure"))]
-    } else if n % 2 == 0 {
-        vec![d(Severity::Warning, format!("{n} control-plane/etcd nodes: an even count tolerates no more failures than {}", n - 1))]
+        vec![d(
+            Severity::Error,
+            format!("{n} control-plane/etcd node(s): etcd loses quorum on the first failure"),
+        )]
+    } else if n.is_multiple_of(2) {
+        vec![d(
+            Severity::Warning,
+            format!(
+                "{n} control-plane/etcd nodes: an even count tolerates no more failures than {}",
+                n - 1
+            ),
+        )]
     } else {
         Vec::new()
     }
@@ -39,11 +48,17 @@ mod tests {
     #[test]
     fn two_is_an_error_four_a_warning() {
         let (l, c) = pos(SITE, "\"192.0.2.10\"");
-        let (site, src) = site_with(&[("prefix = \"cp-\"\ncount = 3", "prefix = \"cp-\"\ncount = 2")], &[]);
+        let (site, src) = site_with(
+            &[("prefix = \"cp-\"\ncount = 3", "prefix = \"cp-\"\ncount = 2")],
+            &[],
+        );
         let found = check(&site);
         assert_finds(&found, &src, &[(CONTROL_PLANE_QUORUM, "site.toml", l, c)]);
         assert!(found[0].is_error());
-        let (site, src) = site_with(&[("prefix = \"cp-\"\ncount = 3", "prefix = \"cp-\"\ncount = 4")], &[]);
+        let (site, src) = site_with(
+            &[("prefix = \"cp-\"\ncount = 3", "prefix = \"cp-\"\ncount = 4")],
+            &[],
+        );
         let found = check(&site);
         assert_finds(&found, &src, &[(CONTROL_PLANE_QUORUM, "site.toml", l, c)]);
         assert_eq!(found[0].severity, Severity::Warning);

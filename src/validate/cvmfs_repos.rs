@@ -9,15 +9,25 @@ use crate::site::Site;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let repos = &site.spec.cvmfs.repositories;
-    let list = repos.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let list = repos
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     site.instances
         .iter()
         .flat_map(|i| i.spec.singleuser.cvmfs.iter().map(move |r| (i, r)))
         .filter(|(_, r)| !repos.contains(r.get_ref()))
         .map(|(i, r)| {
-            Diagnostic::new(UNKNOWN_CVMFS_REPO, format!("CVMFS repository `{}` is not configured by the site", r.get_ref()))
-                .at(i.file, r.span(), "not in [cvmfs] repositories")
-                .help(format!("configured: {list}"))
+            Diagnostic::new(
+                UNKNOWN_CVMFS_REPO,
+                format!(
+                    "CVMFS repository `{}` is not configured by the site",
+                    r.get_ref()
+                ),
+            )
+            .at(i.file, r.span(), "not in [cvmfs] repositories")
+            .help(format!("configured: {list}"))
         })
         .collect()
 }
@@ -36,6 +46,10 @@ mod tests {
     fn finds_an_unconfigured_repository() {
         let (site, src) = site_with(&[], &[("\"sft.cern.ch\"", "\"atlas.cern.ch\"")]);
         let (l, c) = pos(INSTANCE, "\"sft.cern.ch\"");
-        assert_finds(&check(&site), &src, &[(UNKNOWN_CVMFS_REPO, "instances/cms-prod.toml", l, c)]);
+        assert_finds(
+            &check(&site),
+            &src,
+            &[(UNKNOWN_CVMFS_REPO, "instances/cms-prod.toml", l, c)],
+        );
     }
 }

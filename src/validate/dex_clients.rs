@@ -19,12 +19,29 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for i in &site.instances {
         let auth = &i.spec.auth;
-        if !dex.connector.iter().any(|c| c.id.get_ref().as_str() == auth.connector.get_ref()) {
-            let known: Vec<_> = dex.connector.iter().map(|c| c.id.get_ref().to_string()).collect();
+        if !dex
+            .connector
+            .iter()
+            .any(|c| c.id.get_ref().as_str() == auth.connector.get_ref())
+        {
+            let known: Vec<_> = dex
+                .connector
+                .iter()
+                .map(|c| c.id.get_ref().to_string())
+                .collect();
             out.push(
-                Diagnostic::new(UNKNOWN_CONNECTOR, format!("connector `{}` is not a Dex connector", auth.connector.get_ref()))
-                    .at(i.file, auth.connector.span(), "unknown connector")
-                    .help(format!("use one of: {} (site.toml [[dex.connector]])", known.join(", "))),
+                Diagnostic::new(
+                    UNKNOWN_CONNECTOR,
+                    format!(
+                        "connector `{}` is not a Dex connector",
+                        auth.connector.get_ref()
+                    ),
+                )
+                .at(i.file, auth.connector.span(), "unknown connector")
+                .help(format!(
+                    "use one of: {} (site.toml [[dex.connector]])",
+                    known.join(", ")
+                )),
             );
         }
         let url = callback_url(i.spec.instance.host.get_ref().as_str());
@@ -61,15 +78,32 @@ mod tests {
 
     #[test]
     fn finds_an_unknown_connector() {
-        let (site, src) = site_with(&[], &[("connector = \"cern-iam\"", "connector = \"github\"")]);
+        let (site, src) = site_with(
+            &[],
+            &[("connector = \"cern-iam\"", "connector = \"github\"")],
+        );
         let (l, c) = pos(INSTANCE, "\"cern-iam\"");
-        assert_finds(&check(&site), &src, &[(UNKNOWN_CONNECTOR, "instances/cms-prod.toml", l, c)]);
+        assert_finds(
+            &check(&site),
+            &src,
+            &[(UNKNOWN_CONNECTOR, "instances/cms-prod.toml", l, c)],
+        );
     }
 
     #[test]
     fn finds_a_wrong_redirect_uri() {
-        let (site, src) = site_with(&[("\"https://coffea.casa/hub/oauth_callback\"", "\"https://coffea.casa/oauth\"")], &[]);
+        let (site, src) = site_with(
+            &[(
+                "\"https://coffea.casa/hub/oauth_callback\"",
+                "\"https://coffea.casa/oauth\"",
+            )],
+            &[],
+        );
         let (l, c) = pos(INSTANCE, "\"cms-prod\"\nlogin");
-        assert_finds(&check(&site), &src, &[(DEX_CLIENT, "instances/cms-prod.toml", l, c)]);
+        assert_finds(
+            &check(&site),
+            &src,
+            &[(DEX_CLIENT, "instances/cms-prod.toml", l, c)],
+        );
     }
 }

@@ -13,12 +13,17 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let mut seen = HashMap::new();
     let mut out = Vec::new();
     for (who, file, ip) in super::lb_ips(site) {
-        if let Some((first_who, first_file, first)) = seen.insert(*ip.get_ref(), (who.clone(), file, ip)) {
+        if let Some((first_who, first_file, first)) =
+            seen.insert(*ip.get_ref(), (who.clone(), file, ip))
+        {
             out.push(
-                Diagnostic::new(DUPLICATE_LB_IP, format!("{who} and {first_who} both ask for {}", ip.get_ref()))
-                    .at(file, ip.span(), "again here")
-                    .also(first_file, first.span(), "first here")
-                    .help(DUPLICATE_LB_IP.info().fix),
+                Diagnostic::new(
+                    DUPLICATE_LB_IP,
+                    format!("{who} and {first_who} both ask for {}", ip.get_ref()),
+                )
+                .at(file, ip.span(), "again here")
+                .also(first_file, first.span(), "first here")
+                .help(DUPLICATE_LB_IP.info().fix),
             );
         }
     }
@@ -39,6 +44,10 @@ mod tests {
     fn finds_a_shared_address() {
         let (site, src) = site_with(&[], &[("\"198.51.100.11\"", "\"198.51.100.10\"")]);
         let (l, c) = pos(INSTANCE, "\"198.51.100.11\"");
-        assert_finds(&check(&site), &src, &[(DUPLICATE_LB_IP, "instances/cms-prod.toml", l, c)]);
+        assert_finds(
+            &check(&site),
+            &src,
+            &[(DUPLICATE_LB_IP, "instances/cms-prod.toml", l, c)],
+        );
     }
 }

@@ -16,18 +16,27 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     for n in &site.nodes {
         if let Some(first) = names.insert(n.name.as_str(), n) {
             out.push(
-                Diagnostic::new(DUPLICATE_NODE, format!("node `{}` is defined twice", n.name))
-                    .at(site.file, n.name_span.clone(), "defined again here")
-                    .also(site.file, first.name_span.clone(), "first defined here")
-                    .help("node names must be unique; rename one of them"),
+                Diagnostic::new(
+                    DUPLICATE_NODE,
+                    format!("node `{}` is defined twice", n.name),
+                )
+                .at(site.file, n.name_span.clone(), "defined again here")
+                .also(site.file, first.name_span.clone(), "first defined here")
+                .help("node names must be unique; rename one of them"),
             );
         }
         if let Some(first) = ips.insert(n.ip, n) {
             out.push(
-                Diagnostic::new(DUPLICATE_NODE, format!("nodes `{}` and `{}` share the address {}", first.name, n.name, n.ip))
-                    .at(site.file, n.ip_span.clone(), "used again here")
-                    .also(site.file, first.ip_span.clone(), "first used here")
-                    .help("give each node its own address"),
+                Diagnostic::new(
+                    DUPLICATE_NODE,
+                    format!(
+                        "nodes `{}` and `{}` share the address {}",
+                        first.name, n.name, n.ip
+                    ),
+                )
+                .at(site.file, n.ip_span.clone(), "used again here")
+                .also(site.file, first.ip_span.clone(), "first used here")
+                .help("give each node its own address"),
             );
         }
     }

@@ -10,25 +10,33 @@ use crate::diagnostics::{DUPLICATE_PEER, Diagnostic};
 use crate::site::Site;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let Some(bgp) = &site.spec.calico.bgp else { return Vec::new() };
+    let Some(bgp) = &site.spec.calico.bgp else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     let mut names = HashMap::new();
     let mut ips = HashMap::new();
     for p in &bgp.peer {
         if let Some(first) = names.insert(p.name.get_ref().as_str(), p.name.span()) {
             out.push(
-                Diagnostic::new(DUPLICATE_PEER, format!("BGP peer `{}` is defined twice", p.name.get_ref()))
-                    .at(site.file, p.name.span(), "again here")
-                    .also(site.file, first, "first here")
-                    .help("remove one of the entries"),
+                Diagnostic::new(
+                    DUPLICATE_PEER,
+                    format!("BGP peer `{}` is defined twice", p.name.get_ref()),
+                )
+                .at(site.file, p.name.span(), "again here")
+                .also(site.file, first, "first here")
+                .help("remove one of the entries"),
             );
         }
         if let Some(first) = ips.insert(*p.ip.get_ref(), p.ip.span()) {
             out.push(
-                Diagnostic::new(DUPLICATE_PEER, format!("two BGP peers share the address {}", p.ip.get_ref()))
-                    .at(site.file, p.ip.span(), "again here")
-                    .also(site.file, first, "first here")
-                    .help("remove one of the entries"),
+                Diagnostic::new(
+                    DUPLICATE_PEER,
+                    format!("two BGP peers share the address {}", p.ip.get_ref()),
+                )
+                .at(site.file, p.ip.span(), "again here")
+                .also(site.file, first, "first here")
+                .help("remove one of the entries"),
             );
         }
     }

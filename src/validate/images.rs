@@ -18,7 +18,11 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
             .help(UNPINNED_IMAGE.info().fix)
     };
     for i in &site.instances {
-        let sev = if i.spec.instance.stage == Stage::Prod { Severity::Error } else { Severity::Warning };
+        let sev = if i.spec.instance.stage == Stage::Prod {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
         for p in &i.spec.profile {
             for img in std::iter::once(&p.image).chain(p.worker_image.as_ref()) {
                 if !img.get_ref().is_pinned() {
@@ -45,13 +49,23 @@ mod tests {
         let (site, src) = site_with(&[], &[("cc-ubuntu:2023.10.12", "cc-ubuntu:latest")]);
         let (l, c) = pos(INSTANCE, "\"hub.opensciencegrid.org/coffea-casa/cc-ubuntu:");
         let found = check(&site);
-        assert_finds(&found, &src, &[(UNPINNED_IMAGE, "instances/cms-prod.toml", l, c)]);
+        assert_finds(
+            &found,
+            &src,
+            &[(UNPINNED_IMAGE, "instances/cms-prod.toml", l, c)],
+        );
         assert!(found[0].is_error());
     }
 
     #[test]
     fn no_tag_in_dev_is_a_warning() {
-        let (site, _) = site_with(&[], &[("stage = \"prod\"", "stage = \"dev\""), ("cc-ubuntu:2023.10.12", "cc-ubuntu")]);
+        let (site, _) = site_with(
+            &[],
+            &[
+                ("stage = \"prod\"", "stage = \"dev\""),
+                ("cc-ubuntu:2023.10.12", "cc-ubuntu"),
+            ],
+        );
         let found = check(&site);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Severity::Warning);

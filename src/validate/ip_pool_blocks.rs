@@ -13,22 +13,38 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in &site.spec.calico.ip_pool {
         let bs = *p.block_size.get_ref();
-        let max = if p.cidr.get_ref().net().addr().is_ipv4() { 32 } else { 128 };
+        let max = if p.cidr.get_ref().net().addr().is_ipv4() {
+            32
+        } else {
+            128
+        };
         let min = if max == 32 { 20 } else { 116 };
         if !(min..=max).contains(&bs) || bs < p.cidr.get_ref().prefix_len() {
             out.push(
-                Diagnostic::new(IP_POOL_BLOCKS, format!("block size /{bs} is outside /{min}../{max} or larger than the pool {}", p.cidr.get_ref()))
-                    .at(site.file, p.block_size.span(), "block size")
-                    .help("Calico's default is 26 for IPv4, 122 for IPv6"),
+                Diagnostic::new(
+                    IP_POOL_BLOCKS,
+                    format!(
+                        "block size /{bs} is outside /{min}../{max} or larger than the pool {}",
+                        p.cidr.get_ref()
+                    ),
+                )
+                .at(site.file, p.block_size.span(), "block size")
+                .help("Calico's default is 26 for IPv4, 122 for IPv6"),
             );
             continue;
         }
         let blocks = 1u128 << (bs - p.cidr.get_ref().prefix_len()).min(127);
         if blocks < nodes {
             out.push(
-                Diagnostic::new(IP_POOL_BLOCKS, format!("pool {} holds {blocks} blocks of /{bs} for {nodes} nodes", p.cidr.get_ref()))
-                    .at(site.file, p.cidr.span(), "too small")
-                    .help(IP_POOL_BLOCKS.info().fix),
+                Diagnostic::new(
+                    IP_POOL_BLOCKS,
+                    format!(
+                        "pool {} holds {blocks} blocks of /{bs} for {nodes} nodes",
+                        p.cidr.get_ref()
+                    ),
+                )
+                .at(site.file, p.cidr.span(), "too small")
+                .help(IP_POOL_BLOCKS.info().fix),
             );
         }
     }
@@ -49,7 +65,11 @@ mod tests {
     fn finds_a_bad_size_and_too_few_blocks() {
         let (site, src) = site_with(&[("block_size = 26", "block_size = 19")], &[]);
         let (l, c) = pos(SITE, "block_size = 26");
-        assert_finds(&check(&site), &src, &[(IP_POOL_BLOCKS, "site.toml", l, c + "block_size = ".len())]);
+        assert_finds(
+            &check(&site),
+            &src,
+            &[(IP_POOL_BLOCKS, "site.toml", l, c + "block_size = ".len())],
+        );
         let (site, src) = site_with(&[("block_size = 26", "block_size = 20")], &[]);
         let (l, c) = pos(SITE, "\"10.244.0.0/16\"\nblock");
         assert_finds(&check(&site), &src, &[(IP_POOL_BLOCKS, "site.toml", l, c)]);

@@ -14,15 +14,34 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
         .metallb
         .pool
         .iter()
-        .map(|p| format!("{} ({})", p.name, p.addresses.iter().map(|a| a.get_ref().to_string()).collect::<Vec<_>>().join(", ")))
+        .map(|p| {
+            format!(
+                "{} ({})",
+                p.name,
+                p.addresses
+                    .iter()
+                    .map(|a| a.get_ref().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
         .collect();
     super::lb_ips(site)
         .into_iter()
         .filter(|(_, _, ip)| site.spec.metallb.pool_of(ip.get_ref()).is_none())
         .map(|(who, file, ip)| {
-            Diagnostic::new(LB_IP_OUTSIDE_POOL, format!("{who} asks for {}, which is in no MetalLB pool", ip.get_ref()))
-                .at(file, ip.span(), "outside every pool")
-                .help(format!("pick an address in one of the pools: {}", pools.join("; ")))
+            Diagnostic::new(
+                LB_IP_OUTSIDE_POOL,
+                format!(
+                    "{who} asks for {}, which is in no MetalLB pool",
+                    ip.get_ref()
+                ),
+            )
+            .at(file, ip.span(), "outside every pool")
+            .help(format!(
+                "pick an address in one of the pools: {}",
+                pools.join("; ")
+            ))
         })
         .collect()
 }
@@ -39,13 +58,19 @@ mod tests {
 
     #[test]
     fn finds_traefik_and_an_instance_outside_the_pools() {
-        let (site, src) = site_with(&[("lb_ip = \"198.51.100.5\"", "lb_ip = \"198.51.100.64\"")], &[("\"198.51.100.11\"", "\"192.0.2.200\"")]);
+        let (site, src) = site_with(
+            &[("lb_ip = \"198.51.100.5\"", "lb_ip = \"198.51.100.64\"")],
+            &[("\"198.51.100.11\"", "\"192.0.2.200\"")],
+        );
         let (l1, c1) = pos(SITE, "\"198.51.100.5\"");
         let (l2, c2) = pos(INSTANCE, "\"198.51.100.11\"");
         assert_finds(
             &check(&site),
             &src,
-            &[(LB_IP_OUTSIDE_POOL, "site.toml", l1, c1), (LB_IP_OUTSIDE_POOL, "instances/cms-prod.toml", l2, c2)],
+            &[
+                (LB_IP_OUTSIDE_POOL, "site.toml", l1, c1),
+                (LB_IP_OUTSIDE_POOL, "instances/cms-prod.toml", l2, c2),
+            ],
         );
     }
 }

@@ -34,27 +34,90 @@ pub struct Rule {
 
 /// Every rule, in the order they are documented.
 pub static RULES: &[Rule] = &[
-    Rule { name: "duplicate-nodes", check: duplicate_nodes::check },
-    Rule { name: "node-in-cluster-cidr", check: node_cidr::check },
-    Rule { name: "cidr-overlap", check: cidr_overlap::check },
-    Rule { name: "asn-range", check: asn_range::check },
-    Rule { name: "bgp-peer-subnet", check: peer_subnet::check },
-    Rule { name: "duplicate-peers", check: duplicate_peers::check },
-    Rule { name: "lb-ip-in-pool", check: lb_ip_pool::check },
-    Rule { name: "advertise-once", check: advertise::check },
-    Rule { name: "duplicate-lb-ips", check: duplicate_lb_ips::check },
-    Rule { name: "osd-layout", check: osd_layout::check },
-    Rule { name: "replica-hosts", check: replica_hosts::check },
-    Rule { name: "osds-per-device", check: osds_per_device::check },
-    Rule { name: "control-plane-quorum", check: control_plane::check },
-    Rule { name: "gpu-available", check: gpu::check },
-    Rule { name: "capacity", check: capacity::check },
-    Rule { name: "ip-pool-blocks", check: ip_pool_blocks::check },
-    Rule { name: "duplicate-instances", check: duplicate_instances::check },
-    Rule { name: "dex-clients", check: dex_clients::check },
-    Rule { name: "pinned-images", check: images::check },
-    Rule { name: "cvmfs-repositories", check: cvmfs_repos::check },
-    Rule { name: "secrets", check: secrets::check },
+    Rule {
+        name: "duplicate-nodes",
+        check: duplicate_nodes::check,
+    },
+    Rule {
+        name: "node-in-cluster-cidr",
+        check: node_cidr::check,
+    },
+    Rule {
+        name: "cidr-overlap",
+        check: cidr_overlap::check,
+    },
+    Rule {
+        name: "asn-range",
+        check: asn_range::check,
+    },
+    Rule {
+        name: "bgp-peer-subnet",
+        check: peer_subnet::check,
+    },
+    Rule {
+        name: "duplicate-peers",
+        check: duplicate_peers::check,
+    },
+    Rule {
+        name: "lb-ip-in-pool",
+        check: lb_ip_pool::check,
+    },
+    Rule {
+        name: "advertise-once",
+        check: advertise::check,
+    },
+    Rule {
+        name: "duplicate-lb-ips",
+        check: duplicate_lb_ips::check,
+    },
+    Rule {
+        name: "osd-layout",
+        check: osd_layout::check,
+    },
+    Rule {
+        name: "replica-hosts",
+        check: replica_hosts::check,
+    },
+    Rule {
+        name: "osds-per-device",
+        check: osds_per_device::check,
+    },
+    Rule {
+        name: "control-plane-quorum",
+        check: control_plane::check,
+    },
+    Rule {
+        name: "gpu-available",
+        check: gpu::check,
+    },
+    Rule {
+        name: "capacity",
+        check: capacity::check,
+    },
+    Rule {
+        name: "ip-pool-blocks",
+        check: ip_pool_blocks::check,
+    },
+    Rule {
+        name: "duplicate-instances",
+        check: duplicate_instances::check,
+    },
+    Rule {
+        name: "dex-clients",
+        check: dex_clients::check,
+    },
+    Rule {
+        name: "pinned-images",
+        check: images::check,
+    },
+    Rule {
+        name: "cvmfs-repositories",
+        check: cvmfs_repos::check,
+    },
+    Rule {
+        name: "secrets",
+        check: secrets::check,
+    },
 ];
 
 /// Runs every rule.
@@ -64,6 +127,38 @@ pub fn validate(site: &Site) -> Diagnostics {
         diags.extend((rule.check)(site));
     }
     diags
+}
+
+/// Every fixed LoadBalancer address the site asks for: who, in which file, where.
+pub(crate) fn lb_ips(
+    site: &Site,
+) -> Vec<(
+    String,
+    crate::sources::FileId,
+    &toml::Spanned<std::net::IpAddr>,
+)> {
+    let mut v = vec![(
+        "the cluster Traefik".to_owned(),
+        site.file,
+        &site.spec.traefik.lb_ip,
+    )];
+    if let Some(ip) = site.spec.triton.as_ref().and_then(|t| t.lb_ip.as_ref()) {
+        v.push(("Triton".to_owned(), site.file, ip));
+    }
+    for i in &site.instances {
+        let name = i.spec.instance.name.get_ref();
+        v.push((
+            format!("the proxy of instance `{name}`"),
+            i.file,
+            &i.spec.instance.proxy_ip,
+        ));
+        v.push((
+            format!("the Dask Traefik of instance `{name}`"),
+            i.file,
+            &i.spec.instance.dask_ip,
+        ));
+    }
+    v
 }
 
 #[cfg(test)]
@@ -80,7 +175,10 @@ pub(crate) mod testing {
 
     /// Loads the reference site with `site.toml` and the instance edited.
     #[track_caller]
-    pub(crate) fn site_with(site_edit: &[(&str, &str)], inst_edit: &[(&str, &str)]) -> (Site, Sources) {
+    pub(crate) fn site_with(
+        site_edit: &[(&str, &str)],
+        inst_edit: &[(&str, &str)],
+    ) -> (Site, Sources) {
         let mut s = SITE.to_owned();
         for (from, to) in site_edit {
             assert!(s.contains(from), "site.toml has no `{from}`");
@@ -101,7 +199,11 @@ pub(crate) mod testing {
 
     /// Asserts the rule finds exactly the given (code, file, line, column) list.
     #[track_caller]
-    pub(crate) fn assert_finds(found: &[Diagnostic], sources: &Sources, expected: &[(Code, &str, usize, usize)]) {
+    pub(crate) fn assert_finds(
+        found: &[Diagnostic],
+        sources: &Sources,
+        expected: &[(Code, &str, usize, usize)],
+    ) {
         let got: Vec<_> = found
             .iter()
             .map(|d| {
@@ -109,7 +211,10 @@ pub(crate) mod testing {
                 (d.code, f, l, c)
             })
             .collect();
-        let want: Vec<_> = expected.iter().map(|(c, f, l, col)| (*c, (*f).to_owned(), *l, *col)).collect();
+        let want: Vec<_> = expected
+            .iter()
+            .map(|(c, f, l, col)| (*c, (*f).to_owned(), *l, *col))
+            .collect();
         assert_eq!(got, want, "{found:#?}");
     }
 
@@ -121,18 +226,4 @@ pub(crate) mod testing {
         let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
         (line, col)
     }
-}
-
-/// Every fixed LoadBalancer address the site asks for: who, in which file, where.
-pub(crate) fn lb_ips(site: &Site) -> Vec<(String, crate::sources::FileId, &toml::Spanned<std::net::IpAddr>)> {
-    let mut v = vec![("the cluster Traefik".to_owned(), site.file, &site.spec.traefik.lb_ip)];
-    if let Some(ip) = site.spec.triton.as_ref().and_then(|t| t.lb_ip.as_ref()) {
-        v.push(("Triton".to_owned(), site.file, ip));
-    }
-    for i in &site.instances {
-        let name = i.spec.instance.name.get_ref();
-        v.push((format!("the proxy of instance `{name}`"), i.file, &i.spec.instance.proxy_ip));
-        v.push((format!("the Dask Traefik of instance `{name}`"), i.file, &i.spec.instance.dask_ip));
-    }
-    v
 }

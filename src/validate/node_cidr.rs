@@ -39,6 +39,10 @@ mod tests {
     fn finds_a_node_in_the_service_cidr() {
         let (site, src) = site_with(&[("ip = \"192.0.2.41\"", "ip = \"10.96.0.41\"")], &[]);
         let (l, c) = pos(SITE, "\"192.0.2.41\"");
-        assert_finds(&check(&site), &src, &[(NODE_IN_CLUSTER_CIDR, "site.toml", l, c)]);
+        assert_finds(
+            &check(&site),
+            &src,
+            &[(NODE_IN_CLUSTER_CIDR, "site.toml", l, c)],
+        );
     }
 }

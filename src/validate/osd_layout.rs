@@ -16,9 +16,12 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     for h in &site.spec.ceph.osd_host {
         let Some(node) = site.node(h.node.get_ref()) else {
             out.push(
-                Diagnostic::new(UNKNOWN_NODE, format!("OSD host `{}` is not a node of the site", h.node.get_ref()))
-                    .at(site.file, h.node.span(), "unknown node")
-                    .help(UNKNOWN_NODE.info().fix),
+                Diagnostic::new(
+                    UNKNOWN_NODE,
+                    format!("OSD host `{}` is not a node of the site", h.node.get_ref()),
+                )
+                .at(site.file, h.node.span(), "unknown node")
+                .help(UNKNOWN_NODE.info().fix),
             );
             continue;
         };
@@ -37,10 +40,17 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
             }
             if let Some(first) = used.insert((node.name.as_str(), d.get_ref().as_str()), d.span()) {
                 out.push(
-                    Diagnostic::new(OSD_DEVICE_REUSED, format!("device `{}` of `{}` is listed twice", d.get_ref(), node.name))
-                        .at(site.file, d.span(), "again here")
-                        .also(site.file, first, "first here")
-                        .help(OSD_DEVICE_REUSED.info().fix),
+                    Diagnostic::new(
+                        OSD_DEVICE_REUSED,
+                        format!(
+                            "device `{}` of `{}` is listed twice",
+                            d.get_ref(),
+                            node.name
+                        ),
+                    )
+                    .at(site.file, d.span(), "again here")
+                    .also(site.file, first, "first here")
+                    .help(OSD_DEVICE_REUSED.info().fix),
                 );
             }
         }
@@ -57,20 +67,33 @@ mod tests {
 
     fn with_host(node: &str, devices: &[&str]) -> String {
         let list: Vec<_> = devices.iter().map(|d| format!("\"{d}\"")).collect();
-        format!("[[ceph.osd_host]]\nnode = \"{node}\"\ndevices = [{}]\n\n[ceph.object_store]", list.join(", "))
+        format!(
+            "[[ceph.osd_host]]\nnode = \"{node}\"\ndevices = [{}]\n\n",
+            list.join(", ")
+        )
     }
 
     #[test]
     fn passes_with_real_devices() {
-        let host = with_host("r750-01", &[DEV0]);
+        let host = with_host("r750-01", &[DEV0]) + "[ceph.object_store]";
         let (site, _) = site_with(&[("[ceph.object_store]", &host)], &[]);
         assert!(check(&site).is_empty());
-        assert_eq!(site.osd_plan().iter().find(|p| p.node == "r750-01").map(|p| p.devices.len()), Some(1));
+        assert_eq!(
+            site.osd_plan()
+                .iter()
+                .find(|p| p.node == "r750-01")
+                .map(|p| p.devices.len()),
+            Some(1)
+        );
     }
 
     #[test]
     fn finds_unknown_node_unknown_device_and_reuse() {
-        let host = format!("{}\n{}", with_host("r750-01", &[DEV0, "nvme-bogus", DEV0]), with_host("r750-99", &[DEV0]));
+        let host = format!(
+            "{}{}[ceph.object_store]",
+            with_host("r750-01", &[DEV0, "nvme-bogus", DEV0]),
+            with_host("r750-99", &[DEV0])
+        );
         let edited = SITE.replacen("[ceph.object_store]", &host, 1);
         let (site, src) = site_with(&[("[ceph.object_store]", &host)], &[]);
         let at = |n: &str, skip: usize| {

@@ -13,9 +13,12 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
         return Vec::new();
     }
     vec![
-        Diagnostic::new(OSDS_PER_DEVICE, format!("osds_per_device is {}; it must be from 1 to 8", n.get_ref()))
-            .at(site.file, n.span(), "out of range")
-            .help(OSDS_PER_DEVICE.info().fix),
+        Diagnostic::new(
+            OSDS_PER_DEVICE,
+            format!("osds_per_device is {}; it must be from 1 to 8", n.get_ref()),
+        )
+        .at(site.file, n.span(), "out of range")
+        .help(OSDS_PER_DEVICE.info().fix),
     ]
 }
 

@@ -9,16 +9,33 @@ use crate::site::Site;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let subnet = &site.spec.network.node_subnet;
-    let calico = site.spec.calico.bgp.iter().flat_map(|b| b.peer.iter().map(|p| (p.name.get_ref().as_str(), &p.ip)));
-    let metallb = site.spec.metallb.peer.iter().map(|p| (p.name.as_str(), &p.ip));
+    let calico = site
+        .spec
+        .calico
+        .bgp
+        .iter()
+        .flat_map(|b| b.peer.iter().map(|p| (p.name.get_ref().as_str(), &p.ip)));
+    let metallb = site
+        .spec
+        .metallb
+        .peer
+        .iter()
+        .map(|p| (p.name.as_str(), &p.ip));
     calico
         .chain(metallb)
         .filter(|(_, ip)| !subnet.get_ref().contains(ip.get_ref()))
         .map(|(name, ip)| {
-            Diagnostic::new(PEER_OFF_SUBNET, format!("BGP peer `{name}` at {} is outside the node subnet {}", ip.get_ref(), subnet.get_ref()))
-                .at(site.file, ip.span(), "not on the node subnet")
-                .also(site.file, subnet.span(), "node subnet")
-                .help(PEER_OFF_SUBNET.info().fix)
+            Diagnostic::new(
+                PEER_OFF_SUBNET,
+                format!(
+                    "BGP peer `{name}` at {} is outside the node subnet {}",
+                    ip.get_ref(),
+                    subnet.get_ref()
+                ),
+            )
+            .at(site.file, ip.span(), "not on the node subnet")
+            .also(site.file, subnet.span(), "node subnet")
+            .help(PEER_OFF_SUBNET.info().fix)
         })
         .collect()
 }

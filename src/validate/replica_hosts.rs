@@ -18,14 +18,20 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
         .filter(|p| !p.devices.is_empty())
         .map(|p| match ceph.failure_domain {
             FailureDomain::Host => p.node.clone(),
-            FailureDomain::Rack => site.node(&p.node).and_then(|n| n.rack.as_ref()).map_or_else(|| p.node.clone(), |r| r.to_string()),
+            FailureDomain::Rack => site
+                .node(&p.node)
+                .and_then(|n| n.rack.as_ref())
+                .map_or_else(|| p.node.clone(), |r| r.to_string()),
         })
         .collect();
     let what = match ceph.failure_domain {
         FailureDomain::Host => "OSD hosts",
         FailureDomain::Rack => "racks with OSDs",
     };
-    let mut pools = vec![(format!("block pool `{}`", ceph.block_pool.name), &ceph.block_pool.replicas)];
+    let mut pools = vec![(
+        format!("block pool `{}`", ceph.block_pool.name),
+        &ceph.block_pool.replicas,
+    )];
     if let Some(fs) = &ceph.filesystem {
         pools.push((format!("filesystem `{}`", fs.name), &fs.replicas));
     }
@@ -36,9 +42,16 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
         .into_iter()
         .filter(|(_, r)| *r.get_ref() as usize > domains.len())
         .map(|(name, r)| {
-            Diagnostic::new(REPLICA_EXCEEDS_HOSTS, format!("the {name} keeps {} replicas but the site has {} {what}", r.get_ref(), domains.len()))
-                .at(site.file, r.span(), "replica size")
-                .help(REPLICA_EXCEEDS_HOSTS.info().fix)
+            Diagnostic::new(
+                REPLICA_EXCEEDS_HOSTS,
+                format!(
+                    "the {name} keeps {} replicas but the site has {} {what}",
+                    r.get_ref(),
+                    domains.len()
+                ),
+            )
+            .at(site.file, r.span(), "replica size")
+            .help(REPLICA_EXCEEDS_HOSTS.info().fix)
         })
         .collect()
 }
@@ -55,10 +68,25 @@ mod tests {
 
     #[test]
     fn finds_three_replicas_on_two_hosts() {
-        let (site, src) = site_with(&[("prefix = \"r750-\"\ncount = 12", "prefix = \"r750-\"\ncount = 2")], &[]);
+        let (site, src) = site_with(
+            &[(
+                "prefix = \"r750-\"\ncount = 12",
+                "prefix = \"r750-\"\ncount = 2",
+            )],
+            &[],
+        );
         let mut found: Vec<_> = check(&site);
         found.truncate(1);
         let (l, c) = pos(SITE, "replicas = 3");
-        assert_finds(&found, &src, &[(REPLICA_EXCEEDS_HOSTS, "site.toml", l, c + "replicas = ".len())]);
+        assert_finds(
+            &found,
+            &src,
+            &[(
+                REPLICA_EXCEEDS_HOSTS,
+                "site.toml",
+                l,
+                c + "replicas = ".len(),
+            )],
+        );
     }
 }

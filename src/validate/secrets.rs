@@ -16,9 +16,19 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
         let seal_cmd = format!("casa-build seal '{}' < value-file", slot.location);
         match (slot.status(), slot.value) {
             (SecretStatus::Missing, _) => out.push(
-                Diagnostic::new(SECRET_MISSING, format!("no sealed value for secret {}/{} key {}", slot.namespace, slot.name, slot.key))
-                    .at(slot.file, slot.anchor.clone(), format!("`{}` needs a sealed value", slot.path.join(".")))
-                    .help(format!("seal it: {seal_cmd}")),
+                Diagnostic::new(
+                    SECRET_MISSING,
+                    format!(
+                        "no sealed value for secret {}/{} key {}",
+                        slot.namespace, slot.name, slot.key
+                    ),
+                )
+                .at(
+                    slot.file,
+                    slot.anchor.clone(),
+                    format!("`{}` needs a sealed value", slot.path.join(".")),
+                )
+                .help(format!("seal it: {seal_cmd}")),
             ),
             (SecretStatus::Mismatch, Some(v)) => {
                 let got = v.get_ref();
@@ -43,9 +53,12 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
             (_, Some(v)) => {
                 if let Err(e) = crate::seal::parse_sealed(&v.get_ref().sealed) {
                     out.push(
-                        Diagnostic::new(SEALED_MALFORMED, format!("the sealed value of {} is not valid: {e}", slot.location))
-                            .at(slot.file, v.span(), "malformed ciphertext")
-                            .help(format!("re-seal it: {seal_cmd}")),
+                        Diagnostic::new(
+                            SEALED_MALFORMED,
+                            format!("the sealed value of {} is not valid: {e}", slot.location),
+                        )
+                        .at(slot.file, v.span(), "malformed ciphertext")
+                        .help(format!("re-seal it: {seal_cmd}")),
                     );
                 }
             }

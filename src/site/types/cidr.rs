@@ -36,11 +36,16 @@ impl Cidr {
 impl FromStr for Cidr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let net: IpNet = s
-            .parse()
-            .map_err(|_| format!("`{s}` is not a CIDR; expected an address and prefix length such as `10.244.0.0/16`"))?;
+        let net: IpNet = s.parse().map_err(|_| {
+            format!(
+                "`{s}` is not a CIDR; expected an address and prefix length such as `10.244.0.0/16`"
+            )
+        })?;
         if net.trunc() != net {
-            return Err(format!("`{s}` has host bits set; the network is `{}`", net.trunc()));
+            return Err(format!(
+                "`{s}` has host bits set; the network is `{}`",
+                net.trunc()
+            ));
         }
         Ok(Self(net))
     }
@@ -52,7 +57,12 @@ impl fmt::Display for Cidr {
     }
 }
 
-super::string_newtype_serde!(Cidr, "Cidr", "a network in CIDR notation, e.g. 10.244.0.0/16", pattern = r"^[0-9a-fA-F:.]+/[0-9]{1,3}$");
+super::string_newtype_serde!(
+    Cidr,
+    "Cidr",
+    "a network in CIDR notation, e.g. 10.244.0.0/16",
+    pattern = r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"
+);
 
 #[cfg(test)]
 mod tests {
@@ -71,7 +81,12 @@ mod tests {
 
     #[test]
     fn refuses_host_bits_and_garbage() {
-        assert!("10.244.0.1/16".parse::<Cidr>().unwrap_err().contains("10.244.0.0/16"));
+        assert!(
+            "10.244.0.1/16"
+                .parse::<Cidr>()
+                .unwrap_err()
+                .contains("10.244.0.0/16")
+        );
         assert!("10.244.0.0".parse::<Cidr>().is_err());
         assert!("banana".parse::<Cidr>().is_err());
     }

@@ -30,11 +30,21 @@ impl ImageRef {
 impl FromStr for ImageRef {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = |why: &str| format!("`{s}` is not an image reference ({why}); expected e.g. `nvcr.io/nvidia/tritonserver:22.08-py3`");
+        let bad = |why: &str| {
+            format!(
+                "`{s}` is not an image reference ({why}); expected e.g. `nvcr.io/nvidia/tritonserver:22.08-py3`"
+            )
+        };
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
-                let hex = d.strip_prefix("sha256:").ok_or_else(|| bad("digest must be sha256:<64 hex>"))?;
-                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+                let hex = d
+                    .strip_prefix("sha256:")
+                    .ok_or_else(|| bad("digest must be sha256:<64 hex>"))?;
+                if hex.len() != 64
+                    || !hex
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+                {
                     return Err(bad("digest must be sha256:<64 hex>"));
                 }
                 (r, Some(d.to_owned()))
@@ -49,7 +59,8 @@ impl FromStr for ImageRef {
         if let Some(t) = tag {
             let ok = !t.is_empty()
                 && t.len() <= 128
-                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
                 && !t.starts_with(['.', '-']);
             if !ok {
                 return Err(bad("tags are at most 128 of [A-Za-z0-9_.-]"));
@@ -63,9 +74,16 @@ impl FromStr for ImageRef {
                         || (i == 0 && c.contains(['.', ':']) && c.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))))
             });
         if !components_ok {
-            return Err(bad("repository names are lower-case letters, digits and ._-, separated by /"));
+            return Err(bad(
+                "repository names are lower-case letters, digits and ._-, separated by /",
+            ));
         }
-        Ok(Self { text: s.to_owned(), tag: tag.map(str::to_owned), digest, repository: repository.to_owned() })
+        Ok(Self {
+            text: s.to_owned(),
+            tag: tag.map(str::to_owned),
+            digest,
+            repository: repository.to_owned(),
+        })
     }
 }
 
@@ -75,7 +93,11 @@ impl fmt::Display for ImageRef {
     }
 }
 
-super::string_newtype_serde!(ImageRef, "ImageRef", "a container image reference, e.g. hub.opensciencegrid.org/coffea-casa/cc-ubuntu:2023.10.12");
+super::string_newtype_serde!(
+    ImageRef,
+    "ImageRef",
+    "a container image reference, e.g. hub.opensciencegrid.org/coffea-casa/cc-ubuntu:2023.10.12"
+);
 
 #[cfg(test)]
 mod tests {
@@ -83,13 +105,26 @@ mod tests {
 
     #[test]
     fn tags_and_pinning() {
-        let i: ImageRef = "hub.opensciencegrid.org/coffea-casa/cc-ubuntu:2023.10.12".parse().unwrap();
+        let i: ImageRef = "hub.opensciencegrid.org/coffea-casa/cc-ubuntu:2023.10.12"
+            .parse()
+            .unwrap();
         assert_eq!(i.tag(), Some("2023.10.12"));
-        assert_eq!(i.repository(), "hub.opensciencegrid.org/coffea-casa/cc-ubuntu");
+        assert_eq!(
+            i.repository(),
+            "hub.opensciencegrid.org/coffea-casa/cc-ubuntu"
+        );
         assert!(i.is_pinned());
-        assert!(!"coffeateam/coffea-dask:latest".parse::<ImageRef>().unwrap().is_pinned());
+        assert!(
+            !"coffeateam/coffea-dask:latest"
+                .parse::<ImageRef>()
+                .unwrap()
+                .is_pinned()
+        );
         assert!(!"localhost:5000/x".parse::<ImageRef>().unwrap().is_pinned());
-        assert_eq!("localhost:5000/x:1".parse::<ImageRef>().unwrap().tag(), Some("1"));
+        assert_eq!(
+            "localhost:5000/x:1".parse::<ImageRef>().unwrap().tag(),
+            Some("1")
+        );
     }
 
     #[test]

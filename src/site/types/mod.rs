@@ -14,7 +14,7 @@ pub use cidr::Cidr;
 pub use image::ImageRef;
 pub use name::{DnsLabel, DnsSubdomain, Hostname, LabelValue};
 pub use quantity::{Quantity, human_bytes};
-pub use sealed::{SealedValue, Scope};
+pub use sealed::{Scope, SealedValue};
 
 /// Implements `Serialize` (via `Display`), `Deserialize` (via `FromStr`) and `JsonSchema`
 /// (a string with the given description and optional pattern) for a string newtype.

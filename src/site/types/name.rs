@@ -7,7 +7,8 @@ use std::str::FromStr;
 fn is_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -76,7 +77,9 @@ name_type!(
     LabelValue,
     |s| s.len() <= 63
         && (s.is_empty()
-            || (s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            || (s
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
                 && s.as_bytes()[0].is_ascii_alphanumeric()
                 && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric())),
     "a Kubernetes label value (at most 63 of [A-Za-z0-9._-], starting and ending with a letter or digit)",
@@ -100,7 +103,11 @@ mod tests {
         assert!("coffea.casa".parse::<Hostname>().is_ok());
         assert!("localhost".parse::<Hostname>().is_err());
         assert!("a..b".parse::<Hostname>().is_err());
-        assert!("rook-ceph-rgw.rook-ceph.svc".parse::<DnsSubdomain>().is_ok());
+        assert!(
+            "rook-ceph-rgw.rook-ceph.svc"
+                .parse::<DnsSubdomain>()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -43,11 +43,19 @@ impl FromStr for Quantity {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || {
-            format!("`{s}` is not a Kubernetes quantity; expected a number with an optional suffix (Ki Mi Gi Ti Pi Ei, k M G T P E, m), e.g. `10Gi` or `3.2T`")
+            format!(
+                "`{s}` is not a Kubernetes quantity; expected a number with an optional suffix (Ki Mi Gi Ti Pi Ei, k M G T P E, m), e.g. `10Gi` or `3.2T`"
+            )
         };
-        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
         let (num, suffix) = s.split_at(split);
-        if num.is_empty() || num.starts_with('.') || num.ends_with('.') || num.matches('.').count() > 1 {
+        if num.is_empty()
+            || num.starts_with('.')
+            || num.ends_with('.')
+            || num.matches('.').count() > 1
+        {
             return Err(bad());
         }
         let n: f64 = num.parse().map_err(|_| bad())?;
@@ -55,9 +63,16 @@ impl FromStr for Quantity {
             let e: i32 = exp.parse().map_err(|_| bad())?;
             10f64.powi(e)
         } else {
-            SUFFIXES.iter().find(|(x, _)| *x == suffix).map(|(_, f)| *f).ok_or_else(bad)?
+            SUFFIXES
+                .iter()
+                .find(|(x, _)| *x == suffix)
+                .map(|(_, f)| *f)
+                .ok_or_else(bad)?
         };
-        Ok(Self { text: s.to_owned(), value: n * factor })
+        Ok(Self {
+            text: s.to_owned(),
+            value: n * factor,
+        })
     }
 }
 
@@ -92,7 +107,10 @@ mod tests {
 
     #[test]
     fn parses_binary_decimal_and_milli() {
-        assert_eq!("10Gi".parse::<Quantity>().unwrap().value(), 10.0 * 1024.0 * 1024.0 * 1024.0);
+        assert_eq!(
+            "10Gi".parse::<Quantity>().unwrap().value(),
+            10.0 * 1024.0 * 1024.0 * 1024.0
+        );
         assert_eq!("3.2T".parse::<Quantity>().unwrap().value(), 3.2e12);
         assert_eq!("500m".parse::<Quantity>().unwrap().value(), 0.5);
         assert_eq!("2".parse::<Quantity>().unwrap().value(), 2.0);
@@ -109,6 +127,9 @@ mod tests {
 
     #[test]
     fn human() {
-        assert_eq!(human_bytes(1024.0 * 1024.0 * 1024.0 * 1024.0 * 106.0), "106.0 TiB");
+        assert_eq!(
+            human_bytes(1024.0 * 1024.0 * 1024.0 * 1024.0 * 106.0),
+            "106.0 TiB"
+        );
     }
 }

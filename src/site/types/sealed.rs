@@ -56,7 +56,9 @@ impl<'de> serde::Deserialize<'de> for ScopeWire {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
         s.parse().map(ScopeWire).map_err(|_| {
-            de::Error::custom(format!("`{s}` is not a scope; expected `strict`, `namespace-wide` or `cluster-wide`"))
+            de::Error::custom(format!(
+                "`{s}` is not a scope; expected `strict`, `namespace-wide` or `cluster-wide`"
+            ))
         })
     }
 }
@@ -103,7 +105,13 @@ impl<'de> Visitor<'de> for SealedVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SealedValue, A::Error> {
         let w = Wire::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(SealedValue { sealed: w.sealed, scope: w.scope.0, namespace: w.namespace, name: w.name, key: w.key })
+        Ok(SealedValue {
+            sealed: w.sealed,
+            scope: w.scope.0,
+            namespace: w.namespace,
+            name: w.name,
+            key: w.key,
+        })
     }
 }
 
