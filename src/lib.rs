@@ -17,10 +17,15 @@
 //! Side paths reuse the pipeline: `diff --base` runs it on a git tree, `seal` writes
 //! ciphertext back into the TOML sources.
 
+pub mod check;
 pub mod cli;
 pub mod diagnostics;
+pub mod emit;
 pub mod manifest;
+pub mod pipeline;
+pub mod render;
 pub mod seal;
 pub mod site;
 pub mod sources;
+pub mod tree;
 pub mod validate;

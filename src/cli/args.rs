@@ -30,6 +30,22 @@ pub struct SiteArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Compile the site into out/: rendered, schema-checked, sealed, written atomically
+    Build {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Output folder (default: out/ in the site folder)
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Schema location (kubeconform layout); overrides [site] schemas
+        #[arg(long)]
+        schemas: Option<PathBuf>,
+        /// Write nothing; exit 1 when out/ is not what the sources produce
+        #[arg(long)]
+        check: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Validate the site and print a summary
     Check {
         #[command(flatten)]

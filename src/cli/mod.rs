@@ -2,6 +2,7 @@
 //! this module prints or exits.
 
 mod args;
+mod build;
 mod check;
 mod seal;
 
@@ -56,6 +57,19 @@ pub fn main() -> ExitCode {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     match args.command {
+        Command::Build {
+            site,
+            out,
+            schemas,
+            check,
+            format,
+        } => build::run(
+            &site.site,
+            out.as_deref(),
+            schemas.as_deref(),
+            check,
+            format,
+        ),
         Command::Check { site, format } => check::run(&site.site, format),
         Command::Secrets {
             command: SecretsCommand::List { site, format },

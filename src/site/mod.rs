@@ -10,7 +10,7 @@ mod load;
 mod network;
 mod nodes;
 mod platform;
-mod secrets;
+pub mod secrets;
 pub mod types;
 
 use std::collections::BTreeMap;
@@ -75,6 +75,9 @@ pub struct SiteMeta {
     /// `apiVersion/Kind` pairs that may be emitted without a schema.
     #[serde(default)]
     pub allowed_kinds: Vec<String>,
+    /// Secrets made outside the tree that objects may refer to, as `namespace/name`.
+    #[serde(default)]
+    pub external_secrets: Vec<String>,
 }
 
 /// The Flux source this tree is applied from.

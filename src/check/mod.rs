@@ -1,0 +1,98 @@
+//! Stage `check`: every generated object against its schema (built-in kinds for the site's
+//! Kubernetes version, CRDs by group/kind/version, a HelmRelease's values against its chart's
+//! schema merged over the chart's defaults), and the references between objects.
+
+mod refs;
+pub mod schema;
+
+use serde_json::Value;
+
+use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
+use crate::manifest::Manifest;
+use crate::site::Site;
+pub use refs::check_references;
+pub use schema::{Lookup, SchemaError, SchemaStore, Violation};
+
+/// Checks each manifest against the store; unknown kinds are errors unless the site allows
+/// them.
+pub fn check_schemas(site: &Site, store: &SchemaStore, manifests: &[Manifest]) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let allowed = &site.spec.site.allowed_kinds;
+    for m in manifests {
+        let at = |pointer: &str, message: &str| {
+            Diagnostic::new(
+                diag::SCHEMA_VIOLATION,
+                format!(
+                    "{} (from {}, unit {}): {} at {}",
+                    m.id,
+                    m.template,
+                    m.unit,
+                    message,
+                    display_pointer(pointer)
+                ),
+            )
+            .help(diag::SCHEMA_VIOLATION.info().fix)
+        };
+        match store.validate(&m.value) {
+            Ok(violations) => diags.extend(violations.iter().map(|v| at(&v.pointer, &v.message))),
+            Err(Lookup::NoSchema { .. })
+                if allowed
+                    .iter()
+                    .any(|k| *k == format!("{}/{}", m.api_version(), m.id.kind)) => {}
+            Err(e @ Lookup::NoSchema { .. }) => diags.push(
+                Diagnostic::new(
+                    diag::UNKNOWN_KIND,
+                    format!("{} (from {}): {e}", m.id, m.template),
+                )
+                .help(format!(
+                    "add the schema, or allow it: [site] allowed_kinds = [\"{}/{}\"]",
+                    m.api_version(),
+                    m.id.kind
+                )),
+            ),
+            Err(e) => diags.push(
+                Diagnostic::new(diag::UNKNOWN_KIND, format!("{}: {e}", m.id))
+                    .help("check the schema location"),
+            ),
+        }
+        if m.id.kind == "HelmRelease" && m.id.group == "helm.toolkit.fluxcd.io" {
+            let spec = m.value.pointer("/spec/chart/spec");
+            let chart = spec
+                .and_then(|s| s.get("chart"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let version = spec
+                .and_then(|s| s.get("version"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let values = m
+                .value
+                .pointer("/spec/values")
+                .cloned()
+                .unwrap_or(Value::Null);
+            match store.validate_chart_values(chart, version, &values) {
+                Ok(violations) => diags.extend(
+                    violations
+                        .iter()
+                        .map(|v| at(&format!("/spec/values{}", v.pointer), &v.message)),
+                ),
+                // A chart the schema location does not know is not checked; its values still
+                // reach Helm, which is where a wrong key would surface.
+                Err(Lookup::NoChart { .. }) => {}
+                Err(e) => diags.push(Diagnostic::new(
+                    diag::SCHEMA_VIOLATION,
+                    format!("{}: chart {chart} {version}: {e}", m.id),
+                )),
+            }
+        }
+    }
+    diags
+}
+
+fn display_pointer(p: &str) -> String {
+    if p.is_empty() {
+        "(root)".to_owned()
+    } else {
+        p.to_owned()
+    }
+}

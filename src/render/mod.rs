@@ -1,0 +1,219 @@
+//! Stage `render`: validated `Site` -> `Vec<Manifest>`. Each Flux unit (one folder of `out/`,
+//! one Flux Kustomization) renders the templates of its components; every document is parsed
+//! back into a value, labelled, and given its identity. SealedSecrets are built here from the
+//! site's secret slots: the ciphertext is copied, never re-sealed, so rebuilding changes
+//! nothing.
+
+mod context;
+mod env;
+mod units;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Value, json};
+
+use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
+use crate::manifest::{Manifest, ResourceId};
+use crate::site::{Site, secret_slots};
+use crate::sources::Sources;
+
+pub use env::environment;
+pub use units::{Layer, Unit, units};
+
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const PART_OF: &str = "app.kubernetes.io/part-of";
+pub const COMPONENT: &str = "app.kubernetes.io/component";
+pub const INSTANCE: &str = "app.kubernetes.io/instance";
+
+/// Renders every object of the site, in unit order.
+pub fn render(site: &Site, sources: &Sources) -> Result<Vec<Manifest>, Diagnostics> {
+    let env = environment(&sources.templates)
+        .map_err(|e| Diagnostics::from(vec![template_error("templates", &e)]))?;
+    let units = units(site);
+    let base = context::site_context(site, &units);
+    let mut out = Vec::new();
+    let mut diags = Diagnostics::new();
+    for unit in &units {
+        let ctx = minijinja::Value::from(minijinja::value::Serde(context::unit_context(
+            &base, site, unit,
+        )));
+        for component in &unit.components {
+            for name in env::component_templates(&env, component) {
+                let rendered = env.get_template(&name).and_then(|t| t.render(&ctx));
+                match rendered {
+                    Ok(text) => parse_documents(&text, &name, unit, site, &mut out, &mut diags),
+                    Err(e) => diags.push(template_error(&name, &e)),
+                }
+            }
+        }
+    }
+    sealed_secrets(site, &units, &mut out, &mut diags);
+    check_duplicates(&out, &mut diags);
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(out)
+    }
+}
+
+fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {
+    let mut msg = format!("template {name}: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    Diagnostic::new(diag::TEMPLATE_ERROR, msg).help(diag::TEMPLATE_ERROR.info().fix)
+}
+
+fn parse_documents(
+    text: &str,
+    template: &str,
+    unit: &Unit,
+    site: &Site,
+    out: &mut Vec<Manifest>,
+    diags: &mut Diagnostics,
+) {
+    let docs: Vec<Value> = match serde_saphyr::from_str_multiple(text) {
+        Ok(d) => d,
+        Err(e) => {
+            diags.push(
+                Diagnostic::new(
+                    diag::TEMPLATE_ERROR,
+                    format!("template {template} did not render valid YAML: {e}"),
+                )
+                .help(diag::TEMPLATE_ERROR.info().fix),
+            );
+            return;
+        }
+    };
+    for mut doc in docs.into_iter().filter(|d| !d.is_null()) {
+        let Some(id) = ResourceId::of(&doc) else {
+            diags.push(
+                Diagnostic::new(diag::TEMPLATE_ERROR, format!("template {template} rendered a document without apiVersion, kind and metadata.name"))
+                    .help(diag::TEMPLATE_ERROR.info().fix),
+            );
+            continue;
+        };
+        label(&mut doc, site, unit);
+        out.push(Manifest {
+            id,
+            unit: unit.name.clone(),
+            template: template.to_owned(),
+            value: doc,
+        });
+    }
+}
+
+/// The labels every object carries; the live diff finds what the tree no longer has by them.
+fn labels(site: &Site, unit: &Unit) -> BTreeMap<&'static str, String> {
+    let mut l = BTreeMap::from([
+        (MANAGED_BY, "casa-build".to_owned()),
+        (PART_OF, site.name().to_owned()),
+        (COMPONENT, unit.component_label.clone()),
+    ]);
+    if let Some(i) = &unit.instance {
+        l.insert(INSTANCE, i.clone());
+    }
+    l
+}
+
+fn label(doc: &mut Value, site: &Site, unit: &Unit) {
+    let labels = labels(site, unit);
+    if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
+        let entry = meta.entry("labels").or_insert_with(|| json!({}));
+        if let Some(map) = entry.as_object_mut() {
+            for (k, v) in labels {
+                map.insert(k.to_owned(), Value::String(v));
+            }
+        }
+    }
+}
+
+/// One SealedSecret per target Secret, with all its keys, the scope annotations on the object
+/// (where the controller reads them) and on the template (as kubeseal writes them).
+fn sealed_secrets(site: &Site, units: &[Unit], out: &mut Vec<Manifest>, diags: &mut Diagnostics) {
+    let mut groups: BTreeMap<(String, String), Vec<crate::site::SecretSlot<'_>>> = BTreeMap::new();
+    for slot in secret_slots(site) {
+        if slot.value.is_some() {
+            groups
+                .entry((slot.namespace.clone(), slot.name.clone()))
+                .or_default()
+                .push(slot);
+        }
+    }
+    for ((ns, name), slots) in groups {
+        let scope = slots[0].scope;
+        if let Some(other) = slots.iter().find(|s| s.scope != scope) {
+            diags.push(
+                Diagnostic::new(diag::SECRET_MISMATCH, format!("values of Secret {ns}/{name} are sealed with different scopes ({scope} and {})", other.scope))
+                    .help("one SealedSecret has one scope: re-seal the values with the same --scope"),
+            );
+            continue;
+        }
+        let unit_name = match (slots[0].component, &slots[0].instance) {
+            ("jupyterhub", Some(i)) => format!("instance-{i}"),
+            ("rook-ceph", _) => "rook-ceph-cluster".to_owned(),
+            (c, _) => c.to_owned(),
+        };
+        let Some(unit) = units.iter().find(|u| u.name == unit_name) else {
+            continue;
+        };
+        let data: serde_json::Map<String, Value> = slots
+            .iter()
+            .filter_map(|s| {
+                s.value
+                    .map(|v| (s.key.clone(), Value::String(v.get_ref().sealed.clone())))
+            })
+            .collect();
+        let annotations: serde_json::Map<String, Value> = scope
+            .annotations()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+            .collect();
+        let secret_labels: serde_json::Map<String, Value> = labels(site, unit)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Value::String(v)))
+            .collect();
+        let mut meta = json!({"name": name, "namespace": ns});
+        let mut template_meta = json!({"name": name, "namespace": ns, "labels": secret_labels});
+        if !annotations.is_empty() {
+            meta["annotations"] = Value::Object(annotations.clone());
+            template_meta["annotations"] = Value::Object(annotations);
+        }
+        let mut doc = json!({
+            "apiVersion": "bitnami.com/v1alpha1",
+            "kind": "SealedSecret",
+            "metadata": meta,
+            "spec": {"encryptedData": data, "template": {"metadata": template_meta, "type": "Opaque"}},
+        });
+        label(&mut doc, site, unit);
+        let Some(id) = ResourceId::of(&doc) else {
+            continue;
+        };
+        out.push(Manifest {
+            id,
+            unit: unit.name.clone(),
+            template: "(sealed secrets)".to_owned(),
+            value: doc,
+        });
+    }
+}
+
+fn check_duplicates(out: &[Manifest], diags: &mut Diagnostics) {
+    let mut seen: HashMap<&ResourceId, &Manifest> = HashMap::new();
+    for m in out {
+        if let Some(first) = seen.insert(&m.id, m) {
+            diags.push(
+                Diagnostic::new(
+                    diag::DUPLICATE_OBJECT,
+                    format!(
+                        "{} is generated twice: by {} and by {}",
+                        m.id, first.template, m.template
+                    ),
+                )
+                .help(diag::DUPLICATE_OBJECT.info().fix),
+            );
+        }
+    }
+}
