@@ -72,6 +72,8 @@ pub struct Sources {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourcesError {
+    #[error("no site folder at {} (give the folder holding site.toml with --site)", dir.display())]
+    NoSiteDir { dir: PathBuf },
     #[error("no site.toml in {}", dir.display())]
     NoSiteFile { dir: PathBuf },
     #[error("cannot read {}", path.display())]
@@ -130,6 +132,11 @@ impl Sources {
     /// `site.toml` or an unreadable file is an I/O error (exit 3); bad content is not.
     pub fn from_dir(dir: &Path) -> Result<Self, SourcesError> {
         let mut sources = Self::new();
+        if !dir.is_dir() {
+            return Err(SourcesError::NoSiteDir {
+                dir: dir.to_path_buf(),
+            });
+        }
         let site = dir.join(SITE_FILE);
         if !site.is_file() {
             return Err(SourcesError::NoSiteFile {
@@ -140,7 +147,9 @@ impl Sources {
 
         let instances = dir.join(INSTANCES_DIR);
         if instances.is_dir() {
-            for path in sorted_files(&instances)? {
+            // Every `*.toml` entry is an instance: one that is not a readable file (a folder,
+            // a dangling link) is an I/O error, never silently skipped.
+            for path in sorted_files_and_dirs(&instances)? {
                 if path.extension().is_some_and(|e| e == "toml") {
                     let name = rel_name(&path, dir);
                     sources.add_bytes(name, read(&path)?);
@@ -191,15 +200,6 @@ fn read(path: &Path) -> Result<Vec<u8>, SourcesError> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-fn sorted_files(dir: &Path) -> Result<Vec<PathBuf>, SourcesError> {
-    let mut v: Vec<_> = sorted_files_and_dirs(dir)?
-        .into_iter()
-        .filter(|p| p.is_file())
-        .collect();
-    v.sort();
-    Ok(v)
 }
 
 fn sorted_files_and_dirs(dir: &Path) -> Result<Vec<PathBuf>, SourcesError> {

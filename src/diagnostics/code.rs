@@ -75,9 +75,9 @@ codes! {
         "node names are Kubernetes node names and addresses are unique on a network",
         "rename or renumber one of the nodes";
     NODE_IN_CLUSTER_CIDR = "CB011", "node-in-cluster-cidr", Error,
-        "a node address lies inside the pod or service CIDR",
-        "traffic to that node would be routed into the cluster overlay instead",
-        "move the node address or the cluster CIDR so they are disjoint";
+        "a node address (or the control-plane VIP) lies inside the pod or service CIDR or a MetalLB pool",
+        "traffic to that node would be routed into the cluster overlay instead, or MetalLB would give its address to a Service",
+        "move the node address, or the cluster CIDR or pool, so they are disjoint";
     CIDR_OVERLAP = "CB012", "cidr-overlap", Error,
         "two address ranges that must be disjoint overlap",
         "pod, service, node, Calico IP pool and MetalLB ranges are routed differently; an overlap blackholes traffic",

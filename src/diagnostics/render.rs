@@ -13,7 +13,7 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
     let mut files = SimpleFiles::new();
     let mut ids = Vec::new();
     for (_, f) in sources.files() {
-        ids.push(files.add(f.path.clone(), f.text.clone()));
+        ids.push(files.add(f.path.clone(), printable(&f.text)));
     }
     // A masked copy of a file is added on demand for each redacted diagnostic.
     let mut out = String::new();
@@ -30,7 +30,7 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
                     *b = b'*';
                 }
             }
-            let text = String::from_utf8_lossy(&masked).into_owned();
+            let text = printable(&String::from_utf8_lossy(&masked));
             let id = files.add(f.path.clone(), text);
             for l in cs.labels.iter_mut() {
                 if l.file_id == ids[label.file.0] {
@@ -53,6 +53,19 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
         }
     }
     out
+}
+
+/// The text with control characters (a binary file's bytes, an escape sequence) shown as `?`,
+/// one per byte so every span still points at the same place: a snippet must not drive the
+/// terminal it is printed on.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let keep = !c.is_control() || matches!(c, '\n' | '\t' | '\r');
+            let n = if keep { 0 } else { c.len_utf8() };
+            std::iter::repeat_n('?', n).chain(keep.then_some(c))
+        })
+        .collect()
 }
 
 fn severity_word(s: Severity) -> &'static str {
@@ -124,4 +137,17 @@ pub fn render_json(diags: &Diagnostics, sources: &Sources) -> serde_json::Value 
         })
         .collect();
     serde_json::Value::Array(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_masks_control_characters_byte_for_byte() {
+        let text = "a\u{1b}[31mb\u{85}c\td\r\n\u{0}é";
+        let shown = printable(text);
+        assert_eq!(shown, "a?[31mb??c\td\r\n?é");
+        assert_eq!(shown.len(), text.len());
+    }
 }

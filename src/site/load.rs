@@ -80,20 +80,28 @@ fn parse_file<T: DeserializeOwned>(
     // Syntax first, so a syntax error is never reported as a type error.
     if let Err(e) = file.text.parse::<toml::Table>() {
         let span = e.span().unwrap_or(0..0);
-        diags.push(
+        let msg = first_line(e.message());
+        let d = if msg == "duplicate key" {
+            // The crate names neither the key nor the first definition; the span is the key.
+            let key = file.text.get(span.clone()).unwrap_or("").trim();
             Diagnostic::new(
                 diag::TOML_SYNTAX,
-                format!("invalid TOML: {}", first_line(e.message())),
+                format!("invalid TOML: duplicate key `{key}`"),
             )
-            .at(id, span, "here")
-            .help(Code::info(diag::TOML_SYNTAX).fix),
-        );
+            .at(id, span, "defined again here")
+            .help("a key, and a [table] header, may appear once per table; remove or merge the repeated one")
+        } else {
+            Diagnostic::new(diag::TOML_SYNTAX, format!("invalid TOML: {msg}"))
+                .at(id, span, "here")
+                .help(Code::info(diag::TOML_SYNTAX).fix)
+        };
+        diags.push(d);
         return None;
     }
     match toml::from_str::<T>(&file.text) {
         Ok(v) => Some(v),
         Err(e) => {
-            diags.push(type_error(id, &e));
+            diags.push(type_error(id, &file.text, &e));
             None
         }
     }
@@ -101,9 +109,19 @@ fn parse_file<T: DeserializeOwned>(
 
 /// Maps a serde error from the toml crate to a coded diagnostic. Newtypes put their code at
 /// the start of the message (`CB035: …`); the rest is classified by serde's wording.
-fn type_error(id: FileId, e: &toml::de::Error) -> Diagnostic {
+fn type_error(id: FileId, text: &str, e: &toml::de::Error) -> Diagnostic {
     let span = e.span().unwrap_or(0..0);
     let msg = first_line(e.message());
+    // std's address parser says only "invalid IP address syntax": name the value.
+    if msg == "invalid IP address syntax" {
+        let value = text.get(span.clone()).unwrap_or("").trim();
+        return Diagnostic::new(
+            diag::INVALID_VALUE,
+            format!("{value} is not an IP address; expected IPv4 such as `192.0.2.10` or IPv6 such as `2001:db8::10`"),
+        )
+        .at(id, span, "here")
+        .help(diag::INVALID_VALUE.info().fix);
+    }
     if let Some(rest) = msg.strip_prefix(PLAINTEXT_MARKER) {
         return Diagnostic::new(diag::PLAINTEXT_SECRET, rest)
             .at(id, span, "plaintext here (masked)")
@@ -125,7 +143,13 @@ fn type_error(id: FileId, e: &toml::de::Error) -> Diagnostic {
             "not known here",
         )
     } else if msg.starts_with("missing field") {
-        (diag::MISSING_FIELD, "in this table")
+        // The toml crate gives the table's span, or an empty one for the top level.
+        let label = if span.is_empty() {
+            "at the top level of this file"
+        } else {
+            "in this table"
+        };
+        (diag::MISSING_FIELD, label)
     } else {
         (diag::INVALID_VALUE, "here")
     };
@@ -175,7 +199,7 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
         let width = r.width.unwrap_or(2);
         let first = *r.first_ip.get_ref();
         for i in 0..r.count {
-            let name = format!("{}{:0width$}", r.prefix, start + i, width = width);
+            let name = format!("{}{:0width$}", r.prefix.get_ref(), start + i, width = width);
             let Some(ip) = offset_ip(first, i) else {
                 diags.push(
                     Diagnostic::new(
@@ -193,7 +217,7 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
                         diag::INVALID_NAME,
                         format!("node name `{name}` is not a valid Kubernetes node name"),
                     )
-                    .at(file, r.first_ip.span(), "in this range")
+                    .at(file, r.prefix.span(), "in this range")
                     .help("use a lower-case prefix of letters, digits and '-'"),
                 );
                 break;
@@ -201,7 +225,7 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
             nodes.push(Node {
                 nvme: class_drives(cls, &name),
                 name,
-                name_span: r.first_ip.span(),
+                name_span: r.prefix.span(),
                 ip,
                 ip_span: r.first_ip.span(),
                 roles: r.roles.clone(),

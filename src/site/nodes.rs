@@ -100,7 +100,8 @@ pub struct NodeClass {
 #[serde(deny_unknown_fields)]
 pub struct NodeRange {
     /// Names are `<prefix><number>`, the number zero-padded to `width` digits.
-    pub prefix: String,
+    #[schemars(with = "String")]
+    pub prefix: Spanned<String>,
     pub count: u32,
     /// First number (default 1).
     pub start: Option<u32>,

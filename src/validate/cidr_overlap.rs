@@ -1,19 +1,23 @@
 //! CB012 cidr-overlap.
 //!
 //! What: two of the pod CIDR, service CIDR, node subnet, MetalLB pool ranges and Calico IP
-//! pools overlap (a Calico IP pool inside the pod CIDR is expected and allowed).
+//! pools overlap. Two nestings are expected and allowed: a Calico IP pool inside the pod
+//! CIDR, and a MetalLB layer-2 pool inside the node subnet (the speaker answers ARP for its
+//! addresses, so they must be on the nodes' segment; node_cidr.rs keeps the nodes out of it).
 //! Why: each range is routed differently; an overlap blackholes traffic.
 //! Fix: shrink or move one of the ranges.
 
 use crate::diagnostics::{CIDR_OVERLAP, Diagnostic};
-use crate::site::Site;
 use crate::site::types::Cidr;
+use crate::site::{Advertiser, Site};
 
-#[derive(PartialEq)]
+#[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Pod,
+    NodeSubnet,
     Other,
     IpPool,
+    L2Pool,
 }
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
@@ -21,11 +25,16 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let mut ranges: Vec<(String, Kind, &toml::Spanned<Cidr>)> = vec![
         ("pod CIDR".into(), Kind::Pod, &net.pod_cidr),
         ("service CIDR".into(), Kind::Other, &net.service_cidr),
-        ("node subnet".into(), Kind::Other, &net.node_subnet),
+        ("node subnet".into(), Kind::NodeSubnet, &net.node_subnet),
     ];
     for p in &site.spec.metallb.pool {
+        let kind = if *p.advertise.get_ref() == Advertiser::MetallbL2 {
+            Kind::L2Pool
+        } else {
+            Kind::Other
+        };
         for a in &p.addresses {
-            ranges.push((format!("MetalLB pool `{}`", p.name), Kind::Other, a));
+            ranges.push((format!("MetalLB pool `{}`", p.name), kind, a));
         }
     }
     for p in &site.spec.calico.ip_pool {
@@ -38,10 +47,13 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (i, (an, ak, a)) in ranges.iter().enumerate() {
         for (bn, bk, b) in &ranges[i + 1..] {
-            let allowed = matches!(
-                (ak, bk),
-                (Kind::Pod, Kind::IpPool) | (Kind::IpPool, Kind::Pod)
-            );
+            let inside = |outer: &Cidr, inner: &Cidr| outer.net().contains(&inner.net());
+            let allowed = match (ak, bk) {
+                (Kind::Pod, Kind::IpPool) | (Kind::IpPool, Kind::Pod) => true,
+                (Kind::NodeSubnet, Kind::L2Pool) => inside(a.get_ref(), b.get_ref()),
+                (Kind::L2Pool, Kind::NodeSubnet) => inside(b.get_ref(), a.get_ref()),
+                _ => false,
+            };
             if !allowed && a.get_ref().overlaps(b.get_ref()) {
                 out.push(
                     Diagnostic::new(
@@ -78,6 +90,39 @@ mod tests {
             &[],
         );
         let (l, c) = pos(SITE, "\"203.0.113.0/27\"");
+        assert_finds(&check(&site), &src, &[(CIDR_OVERLAP, "site.toml", l, c)]);
+    }
+
+    #[test]
+    fn allows_a_layer2_pool_inside_the_node_subnet_only() {
+        let l2 = |range: &str| {
+            site_with(
+                &[
+                    (
+                        "addresses = [\"203.0.113.0/27\"]",
+                        &format!("addresses = [\"{range}\"]"),
+                    ),
+                    (
+                        "auto_assign = true\nadvertise = \"calico\"",
+                        "auto_assign = true\nadvertise = \"metallb-l2\"",
+                    ),
+                ],
+                &[],
+            )
+        };
+        assert!(check(&l2("192.0.2.224/28").0).is_empty());
+        // The same range announced by BGP must stay out of the node subnet.
+        let (site, src) = site_with(
+            &[(
+                "addresses = [\"203.0.113.0/27\"]",
+                "addresses = [\"192.0.2.224/28\"]",
+            )],
+            &[],
+        );
+        let (l, c) = pos(SITE, "\"203.0.113.0/27\"");
+        assert_finds(&check(&site), &src, &[(CIDR_OVERLAP, "site.toml", l, c)]);
+        // A layer-2 pool wider than the node subnet is not a slice of it.
+        let (site, src) = l2("192.0.0.0/16");
         assert_finds(&check(&site), &src, &[(CIDR_OVERLAP, "site.toml", l, c)]);
     }
 }

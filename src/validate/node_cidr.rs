@@ -1,7 +1,10 @@
 //! CB011 node-in-cluster-cidr.
 //!
-//! What: a node address inside the pod or the service CIDR.
-//! Why: packets to the node would be routed into the cluster instead.
+//! What: a node address or the control-plane VIP inside the pod or the service CIDR, or
+//! inside a MetalLB pool (a layer-2 pool may lie in the node subnet, so this is where a
+//! clash with the nodes is caught).
+//! Why: packets to the node would be routed into the cluster instead, or MetalLB would hand
+//! the node's address to a Service.
 //! Fix: move the node or the cluster range.
 
 use crate::diagnostics::{Diagnostic, NODE_IN_CLUSTER_CIDR};
@@ -9,15 +12,40 @@ use crate::site::Site;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let net = &site.spec.network;
+    let mut ranges = vec![
+        ("the pod CIDR".to_owned(), &net.pod_cidr),
+        ("the service CIDR".to_owned(), &net.service_cidr),
+    ];
+    for p in &site.spec.metallb.pool {
+        for a in &p.addresses {
+            ranges.push((format!("MetalLB pool `{}`", p.name), a));
+        }
+    }
+    let vip = &site.spec.control_plane.vip;
+    let addresses = site
+        .nodes
+        .iter()
+        .map(|n| {
+            (
+                format!("node `{}` address", n.name),
+                n.ip,
+                n.ip_span.clone(),
+            )
+        })
+        .chain(std::iter::once((
+            "the control-plane VIP".to_owned(),
+            *vip.get_ref(),
+            vip.span(),
+        )));
     let mut out = Vec::new();
-    for n in &site.nodes {
-        for (what, cidr) in [("pod", &net.pod_cidr), ("service", &net.service_cidr)] {
-            if cidr.get_ref().contains(&n.ip) {
+    for (who, ip, span) in addresses {
+        for (what, cidr) in &ranges {
+            if cidr.get_ref().contains(&ip) {
                 out.push(
-                    Diagnostic::new(NODE_IN_CLUSTER_CIDR, format!("node `{}` address {} is inside the {what} CIDR {}", n.name, n.ip, cidr.get_ref()))
-                        .at(site.file, n.ip_span.clone(), "node address")
-                        .also(site.file, cidr.span(), format!("{what} CIDR"))
-                        .help("node addresses belong to the node subnet, disjoint from the pod and service CIDRs"),
+                    Diagnostic::new(NODE_IN_CLUSTER_CIDR, format!("{who} {ip} is inside {what} {}", cidr.get_ref()))
+                        .at(site.file, span.clone(), "node network address")
+                        .also(site.file, cidr.span(), what.clone())
+                        .help("node addresses belong to the node subnet, disjoint from the pod and service CIDRs and the MetalLB pools"),
                 );
             }
         }
@@ -43,6 +71,29 @@ mod tests {
             &check(&site),
             &src,
             &[(NODE_IN_CLUSTER_CIDR, "site.toml", l, c)],
+        );
+    }
+
+    #[test]
+    fn finds_a_node_and_the_vip_in_a_metallb_pool() {
+        let (site, src) = site_with(
+            &[
+                ("ip = \"192.0.2.41\"", "ip = \"203.0.113.7\""),
+                ("vip = \"192.0.2.10\"", "vip = \"203.0.113.8\""),
+            ],
+            &[],
+        );
+        let (l1, c1) = pos(SITE, "\"192.0.2.41\"");
+        let (l2, c2) = pos(SITE, "\"192.0.2.10\"");
+        let mut found = check(&site);
+        found.sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
+        assert_finds(
+            &found,
+            &src,
+            &[
+                (NODE_IN_CLUSTER_CIDR, "site.toml", l2, c2),
+                (NODE_IN_CLUSTER_CIDR, "site.toml", l1, c1),
+            ],
         );
     }
 }

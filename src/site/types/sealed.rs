@@ -38,17 +38,6 @@ impl fmt::Debug for SealedValue {
     }
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Wire {
-    sealed: String,
-    #[serde(default)]
-    scope: ScopeWire,
-    namespace: Option<String>,
-    name: Option<String>,
-    key: String,
-}
-
 #[derive(Default)]
 struct ScopeWire(Scope);
 
@@ -103,19 +92,49 @@ impl<'de> Visitor<'de> for SealedVisitor {
         Err(Self::plain("array"))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SealedValue, A::Error> {
-        let w = Wire::deserialize(de::value::MapAccessDeserializer::new(map))?;
+    // Field by field rather than through a derived struct, so that nothing inside the table
+    // can reach a message or a snippet: an unknown key or a mistyped `sealed` may hold the
+    // plaintext (`{ value = "…" }`, `{ sealed = 1234 }`), and is reported masked like a
+    // plain value.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SealedValue, A::Error> {
+        let mut sealed = None;
+        let mut scope = None;
+        let mut namespace = None;
+        let mut name = None;
+        let mut key = None;
+        while let Some(k) = map.next_key::<String>()? {
+            match k.as_str() {
+                "sealed" => {
+                    let v = map.next_value::<String>().map_err(|_| {
+                        <A::Error as de::Error>::custom(format!(
+                            "{PLAINTEXT_MARKER}`sealed` holds something other than a string; \
+                             it takes the ciphertext `casa-build seal` writes"
+                        ))
+                    })?;
+                    sealed = Some(v);
+                }
+                "scope" => scope = Some(map.next_value::<ScopeWire>()?.0),
+                "namespace" => namespace = Some(map.next_value::<String>()?),
+                "name" => name = Some(map.next_value::<String>()?),
+                "key" => key = Some(map.next_value::<String>()?),
+                _ => {
+                    return Err(<A::Error as de::Error>::custom(format!(
+                        "{PLAINTEXT_MARKER}`{}` is not a key of a sealed value (sealed, scope, \
+                         namespace, name, key); the table is masked in case it holds a secret",
+                        k.escape_debug()
+                    )));
+                }
+            }
+        }
         Ok(SealedValue {
-            sealed: w.sealed,
-            scope: w.scope.0,
-            namespace: w.namespace,
-            name: w.name,
-            key: w.key,
+            sealed: sealed.ok_or_else(|| <A::Error as de::Error>::missing_field("sealed"))?,
+            scope: scope.unwrap_or_default(),
+            namespace,
+            name,
+            key: key.ok_or_else(|| <A::Error as de::Error>::missing_field("key"))?,
         })
     }
 }
-
-use serde::Deserialize as _;
 
 impl<'de> serde::Deserialize<'de> for SealedValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -126,5 +145,60 @@ impl<'de> serde::Deserialize<'de> for SealedValue {
 impl serde::Serialize for Scope {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Holder {
+        #[allow(dead_code)]
+        secret: toml::Spanned<SealedValue>,
+    }
+
+    fn load(text: &str) -> Result<Holder, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    #[test]
+    fn reads_the_sealed_form() {
+        let h = load(r#"secret = { sealed = "AgB=", scope = "namespace-wide", namespace = "ns", key = "k" }"#)
+            .unwrap();
+        let v = h.secret.get_ref();
+        assert_eq!(
+            (
+                v.scope,
+                v.namespace.as_deref(),
+                v.name.as_deref(),
+                v.key.as_str()
+            ),
+            (Scope::NamespaceWide, Some("ns"), None, "k")
+        );
+    }
+
+    #[test]
+    fn refuses_plain_values_without_repeating_them() {
+        for text in [
+            r#"secret = "hunter2""#,
+            r#"secret = { value = "hunter2", key = "k" }"#,
+            r#"secret = { sealed = 12345678, key = "k" }"#,
+        ] {
+            let e = load(text).unwrap_err();
+            assert!(e.message().starts_with(PLAINTEXT_MARKER), "{text}: {e}");
+            assert!(
+                !e.message().contains("hunter2") && !e.message().contains("12345678"),
+                "{e}"
+            );
+            // The whole value is the span, so the masked snippet hides all of it.
+            assert_eq!(e.span(), Some(9..text.len()), "{text}");
+        }
+    }
+
+    #[test]
+    fn names_a_missing_key() {
+        let e = load(r#"secret = { sealed = "AgB=" }"#).unwrap_err();
+        assert_eq!(e.message(), "missing field `key`");
     }
 }

@@ -1,0 +1,135 @@
+//! `casa-build check` on valid sites (summary, JSON), on site folders that cannot be read
+//! (exit 3: trouble outside the input), and `casa-build explain`. Invalid sites are the
+//! bad-input corpus's (bad_input.rs).
+
+use crate::support::{Cli, SMALL_SITE, tempdir};
+
+#[test]
+fn reference_site_is_valid_and_summarised() {
+    let run = Cli::new()
+        .arg("check")
+        .reference_site()
+        .code(0)
+        .stdout_has("site flatiron (flatiron.hollandhpc.org): valid")
+        .stdout_has("nodes: 33 (3 control-plane, 12 storage, 30 worker, 2 gpu, 16 desktop)")
+        .stdout_has("ceph: 600 OSDs on 12 hosts (5 per device)")
+        .stdout_has("raw 349.2 TiB, usable 110.6 TiB (3x replica")
+        .stdout_has("gpus: 2x Tesla-P100-PCIE-16GB, 1x Tesla-V100S-PCIE-32GB")
+        .stdout_has("instances: 4")
+        .run();
+    for (name, host) in [
+        ("cms-prod", "https://coffea.casa"),
+        ("cms-dev", "https://hub.cmsaf-dev.flatiron.hollandhpc.org"),
+        ("opendata-prod", "https://coffea-opendata.casa"),
+        ("opendata-dev", "https://coffea-opendata-dev.casa"),
+    ] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with(name) && l.contains(host)),
+            "no line for {name} at {host}:\n{}",
+            run.stdout
+        );
+    }
+    assert_eq!(run.stderr, "", "a valid site prints no diagnostics");
+    insta::assert_snapshot!("reference_summary", run.stdout);
+}
+
+#[test]
+fn small_site_is_valid() {
+    let run = Cli::new()
+        .arg("check")
+        .site(SMALL_SITE)
+        .site_unchanged()
+        .code(0)
+        .stdout_has("site physics-testbed (testbed.physics.example.org): valid")
+        .stdout_has("nodes: 3 (3 control-plane, 3 storage, 3 worker)")
+        .stdout_has("gpus: none")
+        .stdout_has("instances: 1")
+        .run();
+    assert_eq!(run.stderr, "");
+    insta::assert_snapshot!("small_site_summary", run.stdout);
+}
+
+#[test]
+fn json_on_a_valid_site_is_an_empty_array() {
+    Cli::new()
+        .args(["check", "--format", "json"])
+        .reference_site()
+        .code(0)
+        .stdout("[]\n")
+        .run();
+    Cli::new()
+        .args(["check", "--format", "json"])
+        .site(SMALL_SITE)
+        .code(0)
+        .stdout("[]\n")
+        .run();
+}
+
+#[test]
+fn a_missing_site_folder_is_trouble_not_invalid_input() {
+    let tmp = tempdir();
+    let gone = tmp.path().join("no-such-site");
+    Cli::new()
+        .arg("check")
+        .arg("--site")
+        .arg(&gone)
+        .code(3)
+        .stdout("")
+        .stderr_has(format!("no site folder at {}", gone.display()))
+        .run();
+}
+
+#[test]
+fn a_folder_without_site_toml_is_trouble() {
+    let tmp = tempdir();
+    Cli::new()
+        .arg("check")
+        .arg("--site")
+        .arg(tmp.path())
+        .code(3)
+        .stdout("")
+        .stderr_has(format!("no site.toml in {}", tmp.path().display()))
+        .run();
+}
+
+#[test]
+fn an_unreadable_instance_file_is_trouble() {
+    // Tests may run as root, for whom chmod 000 reads fine: a folder named like an instance
+    // file fails to read for everyone.
+    let cli = Cli::new().arg("check").site(SMALL_SITE);
+    let odd = cli.site_dir().join("instances/x.toml");
+    std::fs::create_dir(&odd).expect("create instances/x.toml/");
+    cli.code(3)
+        .stdout("")
+        .stderr_has(format!("cannot read {}", odd.display()))
+        .run();
+}
+
+#[test]
+fn explain_prints_a_code() {
+    Cli::new()
+        .args(["explain", "CB012"])
+        .code(0)
+        .stdout_has("CB012 cidr-overlap (error)")
+        .stdout_has("What: two address ranges that must be disjoint overlap")
+        .stdout_has("Fix:")
+        .run();
+    // Codes are matched without regard to case, as typed from a terminal.
+    Cli::new()
+        .args(["explain", "cb026"])
+        .code(0)
+        .stdout_has("CB026 capacity-mismatch (warning)")
+        .run();
+}
+
+#[test]
+fn explain_refuses_an_unknown_code() {
+    let run = Cli::new()
+        .args(["explain", "CB999"])
+        .stdout("")
+        .stderr_has("no diagnostic code CB999")
+        .run();
+    assert_ne!(run.code, 0);
+}
