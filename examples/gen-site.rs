@@ -3,32 +3,21 @@
 //! ```sh
 //! cargo run --release --example gen-site -- --nodes 1000 --instances 100 /tmp/big-site
 //! ```
-//!
-//! N nodes (3 control-plane, GPU nodes, the rest storage+worker with D NVMe drives each), M
-//! instances, two BGP peers, two LoadBalancer pools; every secret sealed with the reference
-//! site's demo certificate, so the site passes `check` and `build`.
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use casa_build::seal::{Scope, SealingCert, seal_with_os_rng};
+mod synthetic;
 
-struct Args {
-    nodes: u32,
-    instances: u32,
-    nvme: u32,
-    gpu_nodes: u32,
-    dir: PathBuf,
-}
+use synthetic::Shape;
 
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
+fn parse_args() -> Result<(Shape, PathBuf), String> {
+    let mut a = Shape {
         nodes: 12,
         instances: 4,
         nvme: 10,
         gpu_nodes: 2,
-        dir: PathBuf::new(),
     };
+    let mut dir = PathBuf::new();
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut num = |name: &str| -> Result<u32, String> {
@@ -41,16 +30,16 @@ fn parse_args() -> Result<Args, String> {
             "--instances" => a.instances = num("--instances")?,
             "--nvme" => a.nvme = num("--nvme")?,
             "--gpu-nodes" => a.gpu_nodes = num("--gpu-nodes")?,
-            other if !other.starts_with('-') => a.dir = PathBuf::from(other),
+            other if !other.starts_with('-') => dir = PathBuf::from(other),
             other => return Err(format!("unknown option {other}")),
         }
     }
-    if a.dir.as_os_str().is_empty() {
+    if dir.as_os_str().is_empty() {
         return Err(
             "usage: gen-site [--nodes N] [--instances M] [--nvme D] [--gpu-nodes G] DIR".into(),
         );
     }
-    if a.nodes < 3 + a.gpu_nodes + 3 {
+    if a.nodes < 6 + a.gpu_nodes {
         return Err(format!(
             "--nodes must be at least {} (3 control-plane, the GPU nodes, 3 storage)",
             6 + a.gpu_nodes
@@ -59,366 +48,25 @@ fn parse_args() -> Result<Args, String> {
     if a.nodes > 60_000 || a.instances > 1_000 {
         return Err("at most 60000 nodes and 1000 instances".into());
     }
-    Ok(a)
-}
-
-/// Seals `value` for a Secret and formats the TOML inline table.
-fn sealed(cert: &SealingCert, ns: &str, name: &str, key: &str) -> String {
-    let value = format!("demo-{ns}-{name}-{key}");
-    let text = seal_with_os_rng(
-        cert.public_key(),
-        &Scope::Strict.label(ns, name),
-        value.as_bytes(),
-    )
-    .expect("sealing with the demo certificate");
-    format!("{{ sealed = \"{text}\", namespace = \"{ns}\", name = \"{name}\", key = \"{key}\" }}")
-}
-
-fn ip(base: u32, i: u32) -> String {
-    std::net::Ipv4Addr::from(base + i).to_string()
+    Ok((a, dir))
 }
 
 fn main() {
-    let a = match parse_args() {
+    let (shape, dir) = match parse_args() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("gen-site: {e}");
             std::process::exit(2);
         }
     };
-    if let Err(e) = write_site(&a) {
-        eprintln!("gen-site: {e}");
+    if let Err(e) = synthetic::write(shape, &dir) {
+        eprintln!("gen-site: cannot write {}: {e}", dir.display());
         std::process::exit(3);
     }
     println!(
         "wrote a site with {} nodes and {} instances to {}",
-        a.nodes,
-        a.instances,
-        a.dir.display()
+        shape.nodes,
+        shape.instances,
+        dir.display()
     );
-}
-
-fn write_site(a: &Args) -> std::io::Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let pem = std::fs::read_to_string(root.join("kubeseal-flatiron.pem"))?;
-    let cert = SealingCert::from_pem(&pem).map_err(std::io::Error::other)?;
-    std::fs::create_dir_all(a.dir.join("instances"))?;
-    std::fs::write(a.dir.join("sealing.pem"), &pem)?;
-    let site = site_toml(a, &cert);
-    std::fs::write(a.dir.join("site.toml"), site)?;
-    for i in 0..a.instances {
-        std::fs::write(
-            a.dir.join(format!("instances/hub-{i:04}.toml")),
-            instance_toml(i, &cert),
-        )?;
-    }
-    Ok(())
-}
-
-const NODE_BASE: u32 = 0x0A00_0000; // 10.0.0.0/16
-const LB_BASE: u32 = 0xAC10_0000; // 172.16.0.0/20
-
-fn site_toml(a: &Args, cert: &SealingCert) -> String {
-    let storage = a.nodes - 3 - a.gpu_nodes;
-    let mut s = String::new();
-    let charts = [
-        (
-            "sealed-secrets",
-            "https://bitnami-labs.github.io/sealed-secrets",
-            "2.18.5",
-        ),
-        ("metallb", "https://metallb.github.io/metallb", "0.16.1"),
-        ("rook-ceph", "https://charts.rook.io/release", "v1.20.6"),
-        ("traefik", "https://traefik.github.io/charts", "41.3.0"),
-        ("dex", "https://charts.dexidp.io", "0.24.0"),
-        (
-            "cvmfs-csi",
-            "oci://registry.cern.ch/kubernetes/charts",
-            "2.5.2",
-        ),
-        ("dask-gateway", "https://helm.dask.org", "2026.3.0"),
-        ("jupyterhub", "https://hub.jupyter.org/helm-chart/", "4.4.0"),
-    ];
-    let _ = writeln!(
-        s,
-        r#"#:schema ./schemas/site.schema.json
-# Generated by `cargo run --example gen-site`: {nodes} nodes, {inst} instances.
-[site]
-name = "synthetic"
-domain = "synthetic.example.org"
-kubernetes_version = "1.33"
-
-[gitops]
-repository = "https://git.example.org/synthetic/config.git"
-branch = "main"
-path = "out"
-interval = "10m"
-
-[sealing]
-cert = "sealing.pem"
-namespace = "kube-system"
-controller = "sealed-secrets-controller"
-"#,
-        nodes = a.nodes,
-        inst = a.instances
-    );
-    for (name, repo, version) in charts {
-        let _ = writeln!(
-            s,
-            "[charts.{name}]\nrepository = \"{repo}\"\nversion = \"{version}\""
-        );
-    }
-    let _ = writeln!(
-        s,
-        r#"
-[control_plane]
-vip = "10.0.0.10"
-port = 8443
-router_id = 7
-
-[[node_class]]
-name = "storage"
-cores = 64
-threads = 128
-memory = "512Gi"
-nvme = {{ count = {nvme}, size = "3.84T", id = "nvme-SYNTH_{{node}}_{{n}}" }}
-
-[[node_range]]
-prefix = "cp-"
-count = 3
-first_ip = "{cp}"
-roles = ["control-plane"]
-cores = 16
-threads = 32
-memory = "64Gi"
-
-[[node_range]]
-prefix = "st-"
-count = {storage}
-width = 5
-first_ip = "{st}"
-class = "storage"
-roles = ["worker", "storage"]
-"#,
-        nvme = a.nvme,
-        cp = ip(NODE_BASE, 11),
-        st = ip(NODE_BASE, 256),
-    );
-    if a.gpu_nodes > 0 {
-        let _ = writeln!(
-            s,
-            r#"[[node_range]]
-prefix = "gpu-"
-count = {g}
-first_ip = "{ip}"
-roles = ["worker", "gpu"]
-cores = 32
-threads = 64
-memory = "256Gi"
-gpus = [{{ model = "NVIDIA-A100-SXM4-80GB", count = 4, compute_capability = "8.0" }}]
-"#,
-            g = a.gpu_nodes,
-            ip = ip(NODE_BASE, 100),
-        );
-    }
-    let _ = writeln!(
-        s,
-        r#"[network]
-node_subnet = "10.0.0.0/16"
-pod_cidr = "10.128.0.0/12"
-service_cidr = "10.96.0.0/16"
-
-[[calico.ip_pool]]
-name = "pods"
-cidr = "10.128.0.0/12"
-block_size = 26
-encapsulation = "None"
-nat_outgoing = true
-
-[calico.bgp]
-asn = 64512
-node_to_node_mesh = false
-advertise_cluster_ips = false
-
-[[calico.bgp.peer]]
-name = "tor-a"
-ip = "10.0.0.1"
-asn = 65000
-password = {pa}
-
-[[calico.bgp.peer]]
-name = "tor-b"
-ip = "10.0.0.2"
-asn = 65000
-password = {pb}
-
-[[metallb.pool]]
-name = "public"
-addresses = ["172.16.0.0/20"]
-auto_assign = false
-advertise = "calico"
-
-[ceph]
-namespace = "rook-ceph"
-image = "quay.io/ceph/ceph:v19.2.3"
-mon_count = 3
-mgr_count = 2
-osds_per_device = 2
-osd_memory = "4Gi"
-osd_role = "storage"
-failure_domain = "host"
-block_pool = {{ name = "replicapool", replicas = 3, storage_class = "ceph-block", default_class = true }}
-filesystem = {{ name = "cephfs", replicas = 3, storage_class = "cephfs", active_mds = 1 }}
-
-[ceph.object_store]
-name = "objects"
-port = 80
-gateways = 2
-replicas = 3
-bucket_storage_class = "ceph-bucket"
-
-[[ceph.object_store.user]]
-name = "triton"
-display_name = "Triton models"
-access_key = {ua}
-secret_key = {us}
-
-[[ceph.object_store.bucket]]
-name = "models"
-namespace = "triton"
-owner = "triton"
-
-[traefik]
-namespace = "traefik"
-lb_ip = "{traefik}"
-replicas = 2
-tls = {{}}
-
-[dex]
-namespace = "dex"
-issuer = "https://dex.synthetic.example.org"
-
-[[dex.connector]]
-id = "idp"
-name = "Campus IdP"
-issuer = "https://idp.example.org"
-client_id = "synthetic"
-client_secret = {idp}
-scopes = ["openid", "email", "profile"]
-groups_claim = "groups"
-"#,
-        pa = sealed(cert, "calico-system", "bgp-passwords", "tor-a"),
-        pb = sealed(cert, "calico-system", "bgp-passwords", "tor-b"),
-        ua = sealed(cert, "rook-ceph", "rgw-user-triton", "access-key"),
-        us = sealed(cert, "rook-ceph", "rgw-user-triton", "secret-key"),
-        traefik = ip(LB_BASE, 5),
-        idp = sealed(cert, "dex", "dex-env", "IDP_CLIENT_SECRET"),
-    );
-    for i in 0..a.instances {
-        let id = format!("hub-{i:04}");
-        let env = format!("CLIENT_HUB_{i:04}_SECRET");
-        let _ = writeln!(
-            s,
-            "[[dex.static_client]]\nid = \"{id}\"\nname = \"Hub {i}\"\npublic = false\nredirect_uris = [\"https://{id}.synthetic.example.org/hub/oauth_callback\"]\nsecret = {}\n",
-            sealed(cert, "dex", "dex-env", &env)
-        );
-    }
-    let _ = writeln!(
-        s,
-        r#"[cvmfs]
-namespace = "cvmfs"
-http_proxy = "http://squid.example.org:3128"
-cache_mib = 10000
-repositories = ["cms.cern.ch", "unpacked.cern.ch"]
-storage_class = "cvmfs"
-
-[dask]
-worker_image = "registry.example.org/analysis/worker:2026.11"
-max_workers = 100
-worker_cores = 1
-worker_memory = "4Gi"
-
-[dask.htcondor]
-collector = "collector.example.org"
-collector_name = "Synthetic pool"
-schedd = "schedd.example.org"
-uid_domain = "example.org"
-"#
-    );
-    if a.gpu_nodes > 0 {
-        let _ = writeln!(
-            s,
-            r#"[triton]
-namespace = "triton"
-image = "nvcr.io/nvidia/tritonserver:25.02-py3"
-replicas = 1
-gpus = 1
-gpu_model = "NVIDIA-A100-SXM4-80GB"
-bucket = "models"
-model_control_mode = "explicit"
-load_models = ["*"]
-access_key = {ta}
-secret_key = {ts}
-"#,
-            ta = sealed(cert, "triton", "triton-s3", "AWS_ACCESS_KEY_ID"),
-            ts = sealed(cert, "triton", "triton-s3", "AWS_SECRET_ACCESS_KEY"),
-        );
-    }
-    s
-}
-
-fn instance_toml(i: u32, cert: &SealingCert) -> String {
-    let id = format!("hub-{i:04}");
-    let ns = format!("af-{i:04}");
-    format!(
-        r#"#:schema ../schemas/instance.schema.json
-[instance]
-name = "{id}"
-namespace = "{ns}"
-host = "{id}.synthetic.example.org"
-stage = "prod"
-dask_base_domain = "{ns}.synthetic.example.org"
-proxy_ip = "{proxy}"
-dask_ip = "{dask}"
-
-[auth]
-connector = "idp"
-client = "{id}"
-login_service = "Campus login"
-admin_users = ["admin@example.org"]
-client_secret = {oauth}
-
-[singleuser]
-uid = 1000
-gid = 100
-home = "/home/jovyan"
-storage = "10Gi"
-cpu_guarantee = 0.5
-cpu_limit = 4.0
-memory_guarantee = "2Gi"
-memory_limit = "8Gi"
-cvmfs = ["cms.cern.ch"]
-
-[[profile]]
-display_name = "Analysis image"
-description = "The facility's analysis environment"
-image = "registry.example.org/analysis/notebook:2026.11"
-worker_image = "registry.example.org/analysis/worker:2026.11"
-default = true
-
-[dask]
-mode = "tier2"
-accounting_group = "group.{id}"
-condor_token = {condor}
-
-[culling]
-enabled = true
-timeout = 3600
-max_age = 0
-"#,
-        proxy = ip(LB_BASE, 16 + 2 * i),
-        dask = ip(LB_BASE, 17 + 2 * i),
-        oauth = sealed(cert, &ns, "hub-oauth", "OAUTH_CLIENT_SECRET"),
-        condor = sealed(cert, &ns, "htcondor-pool-password", "token"),
-    )
 }

@@ -105,10 +105,13 @@ pub fn summary(site: &Site) -> String {
 
 pub(crate) fn explain(code: &str) -> anyhow::Result<Outcome> {
     let Some(info) = Code::lookup(code) else {
-        anyhow::bail!(
-            "no diagnostic code {code}; codes run CB001..{}",
-            crate::diagnostics::CODES.last().map_or("", |c| c.code.0)
-        );
+        let codes: Vec<_> = crate::diagnostics::CODES.iter().map(|c| c.code.0).collect();
+        writeln!(
+            std::io::stderr().lock(),
+            "error: no diagnostic code {code}\n  = help: the codes are {}",
+            codes.join(", ")
+        )?;
+        return Ok(Outcome::Invalid);
     };
     let sev = match info.severity {
         crate::diagnostics::Severity::Error => "error",

@@ -1,0 +1,123 @@
+//! Criterion benchmarks of each stage of the build and of the whole build, on the reference
+//! site and on synthetic sites of 12/100/1,000 nodes with 4/25/100 instances.
+//!
+//! `cargo bench --bench build` (or `scripts/bench.sh` for the table with peak memory).
+
+use std::path::{Path, PathBuf};
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+use casa_build::check::{SchemaStore, check_schemas};
+use casa_build::pipeline::build;
+use casa_build::render::{render, units};
+use casa_build::sources::Sources;
+use casa_build::tree::Tree;
+
+// Shared with the `gen-site` example, which also uses the writer.
+#[allow(dead_code)]
+#[path = "../examples/synthetic/mod.rs"]
+mod synthetic;
+
+const SIZES: [(u32, u32); 3] = [(12, 4), (100, 25), (1000, 100)];
+
+fn schemas() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("CASA_SCHEMAS").map_or_else(|| root.join("../shared/schemas"), PathBuf::from)
+}
+
+fn synthetic_sources(nodes: u32, instances: u32) -> Sources {
+    let shape = synthetic::Shape {
+        nodes,
+        instances,
+        nvme: 10,
+        gpu_nodes: 2,
+    };
+    let mut s = Sources::new();
+    for (path, text) in synthetic::files(shape) {
+        if path.ends_with(".toml") {
+            s.add(path, text);
+        }
+    }
+    s
+}
+
+fn reference_sources() -> Sources {
+    Sources::from_dir(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("the reference site")
+}
+
+fn stages(c: &mut Criterion) {
+    let store = SchemaStore::open(&schemas(), "1.33").expect("schemas");
+    let mut g = c.benchmark_group("stage");
+    g.sample_size(20);
+    for (nodes, instances) in SIZES {
+        let sources = synthetic_sources(nodes, instances);
+        let label = format!("{nodes}n-{instances}i");
+        let (site, _) = casa_build::site::load(&sources);
+        let site = site.expect("a valid synthetic site");
+        let manifests = render(&site, &sources).expect("renders");
+        let units = units(&site);
+        let _ = check_schemas(&site, &store, &manifests); // warm the schema cache
+        let tree = Tree::from_manifests(&manifests, &units);
+
+        g.bench_with_input(
+            BenchmarkId::new("load+validate", &label),
+            &sources,
+            |b, s| {
+                b.iter(|| {
+                    let (site, _) = casa_build::site::load(s);
+                    casa_build::validate::validate(site.as_ref().expect("loads"))
+                })
+            },
+        );
+        g.bench_with_input(BenchmarkId::new("render", &label), &site, |b, site| {
+            b.iter(|| render(site, &sources))
+        });
+        g.bench_with_input(
+            BenchmarkId::new("schema-check", &label),
+            &manifests,
+            |b, m| b.iter(|| check_schemas(&site, &store, m)),
+        );
+        g.bench_with_input(BenchmarkId::new("tree", &label), &manifests, |b, m| {
+            b.iter(|| Tree::from_manifests(m, &units))
+        });
+        g.bench_with_input(BenchmarkId::new("write", &label), &tree, |b, t| {
+            b.iter_batched(
+                || tempfile::tempdir().expect("tempdir"),
+                |dir| casa_build::emit::write(t, &dir.path().join("out")),
+                criterion::BatchSize::PerIteration,
+            )
+        });
+    }
+    g.finish();
+}
+
+/// The whole build as the CLI runs it: a fresh schema store (schemas compiled on first use),
+/// load, validate, render, check, tree.
+fn whole(c: &mut Criterion) {
+    let mut g = c.benchmark_group("build");
+    g.sample_size(10);
+    let reference = reference_sources();
+    g.bench_function("reference", |b| {
+        b.iter(|| {
+            let store = SchemaStore::open(&schemas(), "1.33").expect("schemas");
+            build(&reference, &store).expect("builds")
+        })
+    });
+    for (nodes, instances) in SIZES {
+        let sources = synthetic_sources(nodes, instances);
+        g.bench_with_input(
+            BenchmarkId::from_parameter(format!("{nodes}n-{instances}i")),
+            &sources,
+            |b, s| {
+                b.iter(|| {
+                    let store = SchemaStore::open(&schemas(), "1.33").expect("schemas");
+                    build(s, &store).expect("builds")
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, whole);
+criterion_main!(benches);
