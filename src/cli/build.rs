@@ -29,8 +29,15 @@ pub(crate) fn run(
             return Ok(Outcome::Invalid);
         }
     };
-    if !built.warnings.is_empty() {
-        print_diagnostics(&built.warnings, &sources, format)?;
+    let mut warnings = built.warnings.clone();
+    warnings.extend(super::check::check_cert(dir, &built.site));
+    warnings.sort(&sources);
+    if warnings.has_errors() {
+        print_diagnostics(&warnings, &sources, format)?;
+        return Ok(Outcome::Invalid);
+    }
+    if !warnings.is_empty() {
+        print_diagnostics(&warnings, &sources, format)?;
     }
     let out = out.map_or_else(|| dir.join("out"), Path::to_path_buf);
     let mut stdout = std::io::stdout().lock();

@@ -22,9 +22,17 @@ pub(crate) fn load_and_validate(
     let (site, mut diags) = crate::site::load(&sources);
     if let Some(site) = &site {
         diags.extend(crate::validate::validate(site));
+        diags.extend(check_cert(dir, site));
     }
     diags.sort(&sources);
     Ok((sources, site, diags))
+}
+
+/// Reads the site's sealing certificate (an input like the TOML files, read at the edge) and
+/// checks it.
+pub(crate) fn check_cert(dir: &Path, site: &Site) -> Vec<crate::diagnostics::Diagnostic> {
+    let pem = std::fs::read(dir.join(site.spec.sealing.cert.get_ref())).ok();
+    crate::validate::sealing_cert::check(site, pem.as_deref(), std::time::SystemTime::now())
 }
 
 pub(crate) fn run(dir: &Path, format: Format) -> anyhow::Result<Outcome> {

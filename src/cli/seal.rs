@@ -102,7 +102,7 @@ pub(crate) fn seal(
     };
     let cert_path = match cert {
         Some(p) => p.to_path_buf(),
-        None => dir.join(&site.spec.sealing.cert),
+        None => dir.join(site.spec.sealing.cert.get_ref()),
     };
     let pem = std::fs::read(&cert_path)
         .with_context(|| format!("cannot read the certificate {}", cert_path.display()))?;

@@ -166,6 +166,14 @@ codes! {
         "a Kubernetes name or label value that the API server would refuse",
         "names are DNS-1123 labels or subdomains; label values at most 63 characters of [A-Za-z0-9._-]",
         "use lower-case letters, digits and '-', starting and ending with an alphanumeric";
+    CHART_MISSING = "CB036", "chart-missing", Error,
+        "a component needs a Helm chart the site does not pin",
+        "an unpinned chart would float to whatever the repository serves; the build cannot render the release",
+        "add [charts.<name>] with repository and version";
+    GPU_COMPUTE_CAPABILITY = "CB037", "gpu-compute-capability", Error,
+        "Triton's image needs a newer GPU than the nodes it may run on",
+        "NGC Triton 25.02 and later need compute capability 7.5; 22.08 needs 6.0; on an older card the server does not start",
+        "pin a Triton release that supports the card (22.08 = Triton 2.25.0 for P100/V100S) or select newer GPUs";
     SECRET_MISSING = "CB040", "secret-missing", Error,
         "a secret the site needs has no sealed value",
         "the component would start without its credential",
@@ -178,6 +186,10 @@ codes! {
         "a sealed value that is not a well-formed Sealed Secrets ciphertext",
         "the controller would refuse it (bad base64, truncated)",
         "re-seal the value with `casa-build seal LOCATION`";
+    SEALING_CERT = "CB043", "sealing-cert", Error,
+        "the site's sealing certificate is missing, unreadable, not an RSA certificate, too weak, expired (errors) or expiring within 30 days (warning)",
+        "values sealed with it may not be what the controller can open, and `seal` refuses it",
+        "fetch the controller's current certificate: `kubeseal --fetch-cert > <[sealing] cert>`, then re-seal what was sealed with the old one";
     TEMPLATE_ERROR = "CB050", "template-error", Error,
         "a template failed to render or did not produce valid YAML objects",
         "generated output must be complete and parse",

@@ -32,6 +32,7 @@ pub(super) fn site_context(site: &Site, units: &[Unit]) -> Value {
         .collect();
     let charts: Map<String, Value> = s
         .charts
+        .get_ref()
         .iter()
         .map(|(k, c)| {
             let oci = c.repository.starts_with("oci://");

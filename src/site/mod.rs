@@ -38,7 +38,8 @@ pub struct SiteFile {
     pub gitops: GitOps,
     pub sealing: Sealing,
     /// Pinned Helm charts, by chart name.
-    pub charts: BTreeMap<String, Chart>,
+    #[schemars(with = "BTreeMap<String, Chart>")]
+    pub charts: Spanned<BTreeMap<String, Chart>>,
     pub control_plane: ControlPlane,
     #[serde(default)]
     pub node_class: Vec<NodeClass>,
@@ -102,7 +103,8 @@ pub struct GitOps {
 pub struct Sealing {
     /// Path of the controller's certificate (PEM, as `kubeseal --fetch-cert` saves it),
     /// relative to the site folder.
-    pub cert: String,
+    #[schemars(with = "String")]
+    pub cert: Spanned<String>,
     pub namespace: DnsLabel,
     pub controller: DnsLabel,
 }

@@ -93,7 +93,8 @@ pub struct XCache {
 pub struct Triton {
     pub namespace: DnsLabel,
     /// `nvcr.io/nvidia/tritonserver:<NGC release>-py3` (22.08 = Triton 2.25.0).
-    pub image: ImageRef,
+    #[schemars(with = "ImageRef")]
+    pub image: Spanned<ImageRef>,
     pub replicas: u32,
     #[schemars(with = "u32")]
     pub gpus: Spanned<u32>,

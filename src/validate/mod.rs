@@ -4,6 +4,7 @@
 mod advertise;
 mod asn_range;
 mod capacity;
+mod charts;
 mod cidr_overlap;
 mod control_plane;
 mod cvmfs_repos;
@@ -13,6 +14,7 @@ mod duplicate_lb_ips;
 mod duplicate_nodes;
 mod duplicate_peers;
 mod gpu;
+mod gpu_capability;
 mod images;
 mod ip_pool_blocks;
 mod lb_ip_pool;
@@ -21,6 +23,7 @@ mod osd_layout;
 mod osds_per_device;
 mod peer_subnet;
 mod replica_hosts;
+pub mod sealing_cert;
 mod secrets;
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
@@ -91,6 +94,10 @@ pub static RULES: &[Rule] = &[
         check: gpu::check,
     },
     Rule {
+        name: "gpu-compute-capability",
+        check: gpu_capability::check,
+    },
+    Rule {
         name: "capacity",
         check: capacity::check,
     },
@@ -117,6 +124,10 @@ pub static RULES: &[Rule] = &[
     Rule {
         name: "secrets",
         check: secrets::check,
+    },
+    Rule {
+        name: "charts-pinned",
+        check: charts::check,
     },
 ];
 
