@@ -75,7 +75,8 @@ pub struct BgpPeer {
     pub ip: Spanned<IpAddr>,
     #[schemars(with = "Asn")]
     pub asn: Spanned<Asn>,
-    /// BGP session password (sealed), if the switch requires one.
+    /// BGP session password (TCP MD5), sealed. Required: casa-build does not emit unauthenticated
+    /// sessions to the switches.
     #[schemars(with = "Option<SealedValue>")]
     pub password: Option<Spanned<SealedValue>>,
 }
