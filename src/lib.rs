@@ -19,7 +19,9 @@
 
 pub mod check;
 pub mod cli;
+pub mod commit;
 pub mod diagnostics;
+pub mod diff;
 pub mod emit;
 pub mod manifest;
 pub mod pipeline;

@@ -79,6 +79,63 @@ pub enum Command {
         #[arg(long, default_value = "schemas")]
         out: PathBuf,
     },
+    /// Show which Kubernetes objects a change adds, removes, changes or renames
+    Diff {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// The git revision to compare with (a branch, tag, commit, `HEAD~1`)
+        #[arg(long, value_name = "REV", required_unless_present = "live")]
+        base: Option<String>,
+        /// The revision of the new side; default: the working tree
+        #[arg(long, value_name = "REV")]
+        head: Option<String>,
+        /// Schema location (kubeconform layout); overrides [site] schemas
+        #[arg(long)]
+        schemas: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+        /// Also write the full report here (markdown on standard output is capped)
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Compare with the live cluster instead of a git revision (exit 1 on drift,
+        /// missing objects or orphans, 3 when the cluster cannot answer)
+        #[arg(long, conflicts_with_all = ["base", "head", "output"])]
+        live: bool,
+        /// With --live: the kubeconfig (default: KUBECONFIG, ~/.kube/config, in-cluster)
+        #[arg(long, value_name = "FILE", conflicts_with = "base")]
+        kubeconfig: Option<PathBuf>,
+        /// With --live: the kubeconfig context to use (default: its current context)
+        #[arg(long, conflicts_with = "base")]
+        context: Option<String>,
+        /// With --live: compare with a server-side apply dry run, as `kubectl diff` does
+        #[arg(long, conflicts_with = "base")]
+        server_side: bool,
+        /// With --live: give up when the cluster has not answered within this many seconds
+        #[arg(long, value_name = "SECONDS", default_value_t = 30, conflicts_with = "base", value_parser = clap::value_parser!(u64).range(1..=3600))]
+        timeout: u64,
+    },
+    /// Build, then commit the changes under out/ (and nothing else) to git
+    Commit {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Commit message; default: a summary of the changed objects
+        #[arg(short, long)]
+        message: Option<String>,
+        /// The repository to commit to; default: the one holding the site folder
+        #[arg(long, value_name = "PATH")]
+        repo: Option<PathBuf>,
+        /// Schema location (kubeconform layout); overrides [site] schemas
+        #[arg(long)]
+        schemas: Option<PathBuf>,
+    },
+}
+
+/// How `diff` reports: for a terminal, a pull-request comment, or a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,9 @@
 mod args;
 mod build;
 mod check;
+mod commit;
+mod diff;
+mod live;
 mod seal;
 
 use std::io::Write;
@@ -11,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Args, Command, Format, SecretsCommand};
+pub use args::{Args, Command, DiffFormat, Format, SecretsCommand};
 
 /// How a command ended; the one place exit codes are decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +85,49 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         } => seal::seal(&site.site, cert.as_deref(), scope.as_deref(), &location),
         Command::Explain { code } => check::explain(&code),
         Command::Schema { out } => check::write_schemas(&out),
+        Command::Diff {
+            site,
+            base,
+            head,
+            schemas,
+            format,
+            output,
+            live,
+            kubeconfig,
+            context,
+            server_side,
+            timeout,
+        } => match base.as_deref() {
+            Some(base) => diff::run(&diff::Options {
+                site: &site.site,
+                base,
+                head: head.as_deref(),
+                schemas: schemas.as_deref(),
+                format,
+                output: output.as_deref(),
+            }),
+            None if live => live::run(live::LiveArgs {
+                site: &site.site,
+                schemas: schemas.as_deref(),
+                kubeconfig,
+                context,
+                server_side,
+                timeout: std::time::Duration::from_secs(timeout),
+                format,
+            }),
+            None => anyhow::bail!("diff needs --base REV or --live"),
+        },
+        Command::Commit {
+            site,
+            message,
+            repo,
+            schemas,
+        } => commit::run(
+            &site.site,
+            repo.as_deref(),
+            schemas.as_deref(),
+            message.as_deref(),
+        ),
     }
 }
 

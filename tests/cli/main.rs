@@ -11,11 +11,19 @@
 //! - `schema`: `casa-build schema` and the freshness of the committed `schemas/`.
 //! - `seal`: `casa-build secrets list` and `casa-build seal`: the in-place edit, the
 //!   ciphertext opening with the fixture keys, refused certificates, no plaintext printed.
+//! - `diff_live`: `casa-build diff --live` against an in-process replay of kube-apiserver
+//!   (`diff_live/apiserver.rs`): sync, drift, missing, orphans, faults, server-side dry run.
+//! - `diff_git`: `casa-build diff --base REV` on real git repositories in temporary folders:
+//!   changed, added, removed objects, invalid sides, git trouble, masked secrets, the cap.
+//! - `commit`: `casa-build commit`: only out/ is committed, refusals, no identity.
 
 mod support;
 
 mod bad_input;
 mod build;
 mod check;
+mod commit;
+mod diff_git;
+mod diff_live;
 mod schema;
 mod seal;

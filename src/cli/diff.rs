@@ -1,0 +1,203 @@
+//! `casa-build diff --base REV [--head REV]`: the objects a change to the site adds, removes,
+//! changes or renames, for a terminal, a pull request (markdown) or a program (JSON).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::{DiffFormat, Outcome};
+use crate::diagnostics::{Diagnostics, render_human};
+use crate::diff::git::SiteRepo;
+use crate::diff::{MARKDOWN_CAP, Report, Side, Stale, report, stale_files};
+use crate::pipeline::{Build, build, open_schemas};
+use crate::sources::{SITE_FILE, Sources};
+
+pub(crate) struct Options<'a> {
+    pub site: &'a Path,
+    pub base: &'a str,
+    pub head: Option<&'a str>,
+    pub schemas: Option<&'a Path>,
+    pub format: DiffFormat,
+    pub output: Option<&'a Path>,
+}
+
+/// The folder of the generated tree inside the site folder, as `build` writes it.
+const OUT: &str = "out";
+
+pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
+    let repo = SiteRepo::open(o.site)?;
+    let base_rev = repo.resolve(o.base)?;
+    let head_rev = o.head.map(|h| repo.resolve(h)).transpose()?;
+    let base_sources = repo.sources(&base_rev)?;
+    let head_sources = match &head_rev {
+        Some(rev) => repo.sources(rev)?,
+        None => Sources::from_dir(o.site)?,
+    };
+    let base_label = format!("base ({})", base_rev.label());
+    let head_label = match &head_rev {
+        Some(rev) => format!("head ({})", rev.label()),
+        None => "head (working tree)".to_owned(),
+    };
+
+    // One schema store serves both sides when they name the same schemas: its compiled
+    // validators are cached, so the second build costs much less than the first.
+    let (head_built, store) = match open_schemas(o.schemas, o.site, &head_sources) {
+        Ok(store) => (build(&head_sources, &store), Some(store)),
+        Err(d) => (Err(d), None),
+    };
+    let same_schemas = store_key(o.schemas, o.site, &base_sources)
+        .is_some_and(|k| Some(k) == store_key(o.schemas, o.site, &head_sources));
+    let base_built = match store.filter(|_| same_schemas) {
+        Some(store) => build(&base_sources, &store),
+        None => open_schemas(o.schemas, o.site, &base_sources)
+            .and_then(|store| build(&base_sources, &store)),
+    };
+
+    let (base, head) = match (base_built, head_built) {
+        (Ok(b), Ok(h)) => (b, h),
+        (base, head) => {
+            let mut invalid = Vec::new();
+            if let Err(d) = &base {
+                invalid.push((&base_label, d, &base_sources));
+            }
+            if let Err(d) = &head {
+                invalid.push((&head_label, d, &head_sources));
+            }
+            print_invalid(&invalid, o)?;
+            return Ok(Outcome::Invalid);
+        }
+    };
+
+    let changes = crate::diff::compare(side(&base), side(&head));
+    let stale = stale_out(&repo, head_rev.as_ref(), &head, o.site)?;
+    let changed = !changes.is_empty();
+    let report = Report {
+        base: base_label,
+        head: head_label,
+        changes,
+        objects: head.manifests.len(),
+        stale,
+    };
+    let output_name = o.output.map(|p| p.display().to_string());
+    let (shown, full) = match o.format {
+        DiffFormat::Text => {
+            let t = report::text(&report);
+            (t.clone(), t)
+        }
+        DiffFormat::Json => {
+            let j = serde_json::to_string_pretty(&report::json(&report.changes))? + "\n";
+            (j.clone(), j)
+        }
+        DiffFormat::Markdown => (
+            report::markdown(&report, MARKDOWN_CAP, output_name.as_deref()),
+            report::markdown(&report, usize::MAX, None),
+        ),
+    };
+    std::io::stdout().lock().write_all(shown.as_bytes())?;
+    // The JSON contract is an array of changes: the stale note goes beside it.
+    if o.format == DiffFormat::Json
+        && let Some(stale) = &report.stale
+    {
+        writeln!(std::io::stderr().lock(), "warning: {}", stale.message())?;
+    }
+    if let Some(path) = o.output {
+        write_output(path, &full)?;
+    }
+    // A stale out/ alone is not a change of objects: `build --check` is the gate for that,
+    // and keeping the two apart keeps exit 1 meaning "the cluster would change".
+    Ok(if changed {
+        Outcome::Differences
+    } else {
+        Outcome::Ok
+    })
+}
+
+fn side(b: &Build) -> Side<'_> {
+    Side {
+        manifests: &b.manifests,
+        units: &b.units,
+    }
+}
+
+/// Where a side's schemas come from: (location, Kubernetes version), read the way
+/// `open_schemas` reads them; `None` when site.toml does not say (the build will).
+fn store_key(flag: Option<&Path>, site_dir: &Path, sources: &Sources) -> Option<(PathBuf, String)> {
+    let text = &sources.get(sources.find(SITE_FILE)?)?.text;
+    let table: toml::Table = text.parse().ok()?;
+    let site = table.get("site")?.as_table()?;
+    let version = site.get("kubernetes_version")?.as_str()?.to_owned();
+    let location = match flag {
+        Some(p) => p.to_path_buf(),
+        None => site_dir.join(site.get("schemas")?.as_str()?),
+    };
+    Some((location, version))
+}
+
+/// Compares the committed out/ at head with what head's sources build. Nothing is said when
+/// head has no out/ at all: a repository that does not commit the tree is not stale.
+fn stale_out(
+    repo: &SiteRepo,
+    head_rev: Option<&crate::diff::git::Revision>,
+    head: &Build,
+    site: &Path,
+) -> anyhow::Result<Option<Stale>> {
+    let files = match head_rev {
+        Some(rev) => {
+            let committed = repo.files(rev, OUT)?;
+            if committed.is_empty() {
+                return Ok(None);
+            }
+            stale_files(&head.tree, &committed)
+        }
+        None => {
+            let out = site.join(OUT);
+            if !out.is_dir() {
+                return Ok(None);
+            }
+            let drift = crate::emit::compare(&head.tree, &out)?;
+            drift.missing.len() + drift.stale.len() + drift.extra.len()
+        }
+    };
+    Ok((files > 0).then(|| Stale {
+        out: format!("{OUT}/"),
+        files,
+    }))
+}
+
+/// Says which side is invalid, with its diagnostics (their paths are relative to that
+/// side's site folder); the markdown report says it too, so a pull request shows why.
+fn print_invalid(
+    invalid: &[(&String, &Diagnostics, &Sources)],
+    o: &Options<'_>,
+) -> anyhow::Result<()> {
+    let mut all = String::new();
+    let mut err = std::io::stderr().lock();
+    for (label, diags, sources) in invalid {
+        let rendered = render_human(diags, sources);
+        writeln!(
+            err,
+            "error: the site at {label} is invalid ({} error(s)):",
+            diags.errors()
+        )?;
+        err.write_all(rendered.as_bytes())?;
+        all.push_str(&format!("{label}:\n{rendered}\n"));
+    }
+    if o.format == DiffFormat::Markdown {
+        let labels = invalid
+            .iter()
+            .map(|(l, _, _)| l.as_str())
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let shown = report::markdown_invalid(&labels, &all, MARKDOWN_CAP);
+        std::io::stdout().lock().write_all(shown.as_bytes())?;
+        if let Some(path) = o.output {
+            write_output(path, &report::markdown_invalid(&labels, &all, usize::MAX))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_output(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
