@@ -228,7 +228,10 @@ fn component(m: &Manifest, unit: Option<&Unit>) -> String {
         .and_then(|l| l.get(COMPONENT))
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .or_else(|| unit.map(|u| u.component_label.clone()))
+        .or_else(|| {
+            unit.and_then(|u| u.components.first())
+                .map(|c| (*c).to_owned())
+        })
         .unwrap_or_default()
 }
 
@@ -287,13 +290,12 @@ mod tests {
     use crate::render::Layer;
     use serde_json::json;
 
-    fn unit(name: &str, layer: Layer, path: &str, component: &str) -> Unit {
+    fn unit(name: &str, layer: Layer, path: &str, component: &'static str) -> Unit {
         Unit {
             name: name.to_owned(),
             layer,
             path: path.to_owned(),
-            components: Vec::new(),
-            component_label: component.to_owned(),
+            components: vec![component],
             instance: None,
             depends_on: Vec::new(),
             suspend: false,

@@ -95,7 +95,9 @@ fn parse_documents(
             );
             continue;
         };
-        label(&mut doc, site, unit);
+        // The component is the template's folder: an instance unit holds jupyterhub and dask.
+        let component = template.split('/').next().unwrap_or(template);
+        label(&mut doc, site, unit, component);
         out.push(Manifest {
             id,
             unit: unit.name.clone(),
@@ -106,11 +108,11 @@ fn parse_documents(
 }
 
 /// The labels every object carries; the live diff finds what the tree no longer has by them.
-fn labels(site: &Site, unit: &Unit) -> BTreeMap<&'static str, String> {
+fn labels(site: &Site, unit: &Unit, component: &str) -> BTreeMap<&'static str, String> {
     let mut l = BTreeMap::from([
         (MANAGED_BY, "casa-build".to_owned()),
         (PART_OF, site.name().to_owned()),
-        (COMPONENT, unit.component_label.clone()),
+        (COMPONENT, component.to_owned()),
     ]);
     if let Some(i) = &unit.instance {
         l.insert(INSTANCE, i.clone());
@@ -118,8 +120,8 @@ fn labels(site: &Site, unit: &Unit) -> BTreeMap<&'static str, String> {
     l
 }
 
-fn label(doc: &mut Value, site: &Site, unit: &Unit) {
-    let labels = labels(site, unit);
+fn label(doc: &mut Value, site: &Site, unit: &Unit, component: &str) {
+    let labels = labels(site, unit, component);
     if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
         let entry = meta.entry("labels").or_insert_with(|| json!({}));
         if let Some(map) = entry.as_object_mut() {
@@ -171,7 +173,8 @@ fn sealed_secrets(site: &Site, units: &[Unit], out: &mut Vec<Manifest>, diags: &
             .into_iter()
             .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
             .collect();
-        let secret_labels: serde_json::Map<String, Value> = labels(site, unit)
+        let component = slots[0].component;
+        let secret_labels: serde_json::Map<String, Value> = labels(site, unit, component)
             .into_iter()
             .map(|(k, v)| (k.to_owned(), Value::String(v)))
             .collect();
@@ -187,7 +190,7 @@ fn sealed_secrets(site: &Site, units: &[Unit], out: &mut Vec<Manifest>, diags: &
             "metadata": meta,
             "spec": {"encryptedData": data, "template": {"metadata": template_meta, "type": "Opaque"}},
         });
-        label(&mut doc, site, unit);
+        label(&mut doc, site, unit, component);
         let Some(id) = ResourceId::of(&doc) else {
             continue;
         };

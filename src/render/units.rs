@@ -22,8 +22,6 @@ pub struct Unit {
     pub path: String,
     /// Template folders rendered into this unit.
     pub components: Vec<&'static str>,
-    /// Value of the component label.
-    pub component_label: String,
     pub instance: Option<String>,
     pub depends_on: Vec<String>,
     pub suspend: bool,
@@ -38,7 +36,6 @@ fn unit(name: &str, layer: Layer, components: &[&'static str]) -> Unit {
         layer,
         path: name.to_owned(),
         components: components.to_vec(),
-        component_label: components[0].to_owned(),
         instance: None,
         depends_on: Vec::new(),
         suspend: false,
