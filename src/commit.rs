@@ -439,12 +439,7 @@ mod tests {
     use super::*;
 
     fn tree(files: &[(&str, &str)]) -> Tree {
-        Tree {
-            files: files
-                .iter()
-                .map(|(p, c)| ((*p).to_owned(), c.as_bytes().to_vec()))
-                .collect(),
-        }
+        Tree::from_texts(files)
     }
 
     fn sig() -> Signature<'static> {

@@ -13,6 +13,16 @@ pub struct Tree {
 }
 
 impl Tree {
+    /// A tree from `(path, text)` pairs, for tests.
+    #[cfg(test)]
+    pub(crate) fn from_texts(files: &[(&str, &str)]) -> Self {
+        let files = files
+            .iter()
+            .map(|(p, c)| ((*p).to_owned(), c.as_bytes().to_vec()))
+            .collect();
+        Self { files }
+    }
+
     pub fn from_manifests(manifests: &[Manifest], units: &[Unit]) -> Self {
         let mut files = BTreeMap::new();
         for unit in units {
