@@ -45,13 +45,23 @@ fn reference_sources() -> Sources {
     Sources::from_dir(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("the reference site")
 }
 
+/// The sites every stage is measured on: the reference site, then the synthetic sizes.
+fn sites() -> Vec<(String, Sources)> {
+    let mut v = vec![("reference".to_owned(), reference_sources())];
+    for (nodes, instances) in SIZES {
+        v.push((
+            format!("{nodes}n-{instances}i"),
+            synthetic_sources(nodes, instances),
+        ));
+    }
+    v
+}
+
 fn stages(c: &mut Criterion) {
     let store = SchemaStore::open(&schemas(), "1.33").expect("schemas");
     let mut g = c.benchmark_group("stage");
     g.sample_size(20);
-    for (nodes, instances) in SIZES {
-        let sources = synthetic_sources(nodes, instances);
-        let label = format!("{nodes}n-{instances}i");
+    for (label, sources) in sites() {
         let (site, _) = casa_build::site::load(&sources);
         let site = site.expect("a valid synthetic site");
         let manifests = render(&site, &sources).expect("renders");
@@ -80,10 +90,15 @@ fn stages(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("tree", &label), &manifests, |b, m| {
             b.iter(|| Tree::from_manifests(m, &units))
         });
+        // A fresh out/ each time, as a first build writes it. The folder is returned so that
+        // criterion drops (deletes) it outside the timed part.
         g.bench_with_input(BenchmarkId::new("write", &label), &tree, |b, t| {
             b.iter_batched(
                 || tempfile::tempdir().expect("tempdir"),
-                |dir| casa_build::emit::write(t, &dir.path().join("out")),
+                |dir| {
+                    let wrote = casa_build::emit::write(t, &dir.path().join("out"));
+                    (dir, wrote)
+                },
                 criterion::BatchSize::PerIteration,
             )
         });

@@ -1,7 +1,7 @@
 //! Stage `tree`: manifests -> the files of `out/` (path -> bytes). One object per file, one
 //! folder per Flux unit, each with a `kustomization.yaml` listing its files in order. Pure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::manifest::{Manifest, to_yaml};
 use crate::render::Unit;
@@ -24,10 +24,16 @@ impl Tree {
     }
 
     pub fn from_manifests(manifests: &[Manifest], units: &[Unit]) -> Self {
+        // Grouped once by unit: filtering all manifests per unit is quadratic in the number
+        // of instances (each adds a unit and its objects).
+        let mut by_unit: HashMap<&str, Vec<&Manifest>> = HashMap::new();
+        for m in manifests {
+            by_unit.entry(m.unit.as_str()).or_default().push(m);
+        }
         let mut files = BTreeMap::new();
         for unit in units {
             let mut names: Vec<String> = Vec::new();
-            for m in manifests.iter().filter(|m| m.unit == unit.name) {
+            for m in by_unit.remove(unit.name.as_str()).unwrap_or_default() {
                 let name = m.file_name();
                 files.insert(
                     format!("{}/{name}", unit.path),

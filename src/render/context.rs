@@ -111,12 +111,11 @@ pub(super) fn site_context(site: &Site, units: &[Unit]) -> Value {
     })
 }
 
-/// The context of one unit: the site context, the unit, and for an instance unit the
-/// instance with its derived values.
-pub(super) fn unit_context(base: &Value, site: &Site, unit: &Unit) -> Value {
-    let mut ctx = base.clone();
-    ctx["unit"] = to_value(unit);
-    ctx["instance"] = Value::Null;
+/// What one unit adds to the site context: the unit, and for an instance unit the instance
+/// with its derived values (`instance` is null elsewhere). The keys never clash with the site
+/// context's, so the merge needs no precedence.
+pub(super) fn unit_context(site: &Site, unit: &Unit) -> Value {
+    let mut ctx = json!({"unit": to_value(unit), "instance": Value::Null});
     let Some(name) = &unit.instance else {
         return ctx;
     };

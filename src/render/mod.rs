@@ -30,13 +30,18 @@ pub fn render(site: &Site, sources: &Sources) -> Result<Vec<Manifest>, Diagnosti
     let env = environment(&sources.templates)
         .map_err(|e| Diagnostics::from(vec![template_error("templates", &e)]))?;
     let units = units(site);
-    let base = context::site_context(site, &units);
+    // The site part of the context is converted to a template value once and shared by every
+    // unit (minijinja values are reference-counted); only `unit` and `instance` are made per
+    // unit. Cloning and converting the whole site per unit made render quadratic: 2.8 s of a
+    // 3.3 s build at 1,000 nodes and 100 instances.
+    let base = minijinja::Value::from(minijinja::value::Serde(context::site_context(site, &units)));
     let mut out = Vec::new();
     let mut diags = Diagnostics::new();
     for unit in &units {
-        let ctx = minijinja::Value::from(minijinja::value::Serde(context::unit_context(
-            &base, site, unit,
-        )));
+        let ctx = minijinja::value::merge_maps([
+            base.clone(),
+            minijinja::Value::from(minijinja::value::Serde(context::unit_context(site, unit))),
+        ]);
         for component in &unit.components {
             for name in env::component_templates(&env, component) {
                 let rendered = env.get_template(&name).and_then(|t| t.render(&ctx));
@@ -144,6 +149,8 @@ fn sealed_secrets(site: &Site, units: &[Unit], out: &mut Vec<Manifest>, diags: &
                 .push(slot);
         }
     }
+    // By name, once: a scan of the units per Secret is quadratic in the instance count.
+    let units_by_name: HashMap<&str, &Unit> = units.iter().map(|u| (u.name.as_str(), u)).collect();
     for ((ns, name), slots) in groups {
         let scope = slots[0].scope;
         if let Some(other) = slots.iter().find(|s| s.scope != scope) {
@@ -158,7 +165,7 @@ fn sealed_secrets(site: &Site, units: &[Unit], out: &mut Vec<Manifest>, diags: &
             ("rook-ceph", _) => "rook-ceph-cluster".to_owned(),
             (c, _) => c.to_owned(),
         };
-        let Some(unit) = units.iter().find(|u| u.name == unit_name) else {
+        let Some(&unit) = units_by_name.get(unit_name.as_str()) else {
             continue;
         };
         let data: serde_json::Map<String, Value> = slots

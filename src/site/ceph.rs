@@ -150,8 +150,15 @@ impl super::Site {
             })
             .collect();
         if let Some(role) = ceph.osd_role {
+            // A set, not a scan of `plan`: the plan grows with every node, and the scan made
+            // this quadratic in the node count.
+            let mut planned: std::collections::HashSet<&str> = ceph
+                .osd_host
+                .iter()
+                .map(|h| h.node.get_ref().as_str())
+                .collect();
             for n in self.nodes_with(role) {
-                if plan.iter().any(|p| p.node == n.name) || n.nvme.is_empty() {
+                if n.nvme.is_empty() || !planned.insert(n.name.as_str()) {
                     continue;
                 }
                 plan.push(OsdPlan {

@@ -5,22 +5,30 @@
 //! Why: each replica must sit in a different failure domain; the pool never becomes healthy.
 //! Fix: lower the replica size or add OSD hosts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostics::{Diagnostic, REPLICA_EXCEEDS_HOSTS};
+use crate::site::types::LabelValue;
 use crate::site::{FailureDomain, Site};
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let ceph = &site.spec.ceph;
     let plan = site.osd_plan();
+    // Rack of each node by name, built once: a `site.node()` scan per OSD host is quadratic in
+    // the node count. The first definition wins, as with `site.node()`.
+    let mut racks: HashMap<&str, Option<&LabelValue>> = HashMap::new();
+    for n in &site.nodes {
+        racks.entry(n.name.as_str()).or_insert(n.rack.as_ref());
+    }
     let domains: HashSet<String> = plan
         .iter()
         .filter(|p| !p.devices.is_empty())
         .map(|p| match ceph.failure_domain {
             FailureDomain::Host => p.node.clone(),
-            FailureDomain::Rack => site
-                .node(&p.node)
-                .and_then(|n| n.rack.as_ref())
+            FailureDomain::Rack => racks
+                .get(p.node.as_str())
+                .copied()
+                .flatten()
                 .map_or_else(|| p.node.clone(), |r| r.to_string()),
         })
         .collect();
@@ -87,6 +95,23 @@ mod tests {
                 l,
                 c + "replicas = ".len(),
             )],
+        );
+    }
+
+    #[test]
+    fn counts_racks_when_the_failure_domain_is_the_rack() {
+        // Every OSD host of the reference site is in rack-a: one failure domain for three
+        // replicas.
+        let (site, _) = site_with(
+            &[("failure_domain = \"host\"", "failure_domain = \"rack\"")],
+            &[],
+        );
+        let found = check(&site);
+        assert!(!found.is_empty());
+        assert!(
+            found.iter().all(|d| d.code == REPLICA_EXCEEDS_HOSTS
+                && d.message.contains("but the site has 1 racks with OSDs")),
+            "{found:?}"
         );
     }
 }
