@@ -1,6 +1,8 @@
 //! Stage `emit`: the only writer of `out/`. The tree is written into a temporary folder next
 //! to `out/`, then swapped in with one atomic rename-exchange, so `out/` is at every instant
-//! either the old tree or the new one; a failed build never reaches this stage.
+//! either the old tree or the new one; a failed build never reaches this stage. A build killed
+//! mid-write leaves its staging folder beside `out/` (never inside it); the next build removes
+//! it.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -40,9 +42,6 @@ impl Drift {
 
 /// Writes `tree` as `out` (replacing it whole). Returns whether anything changed.
 pub fn write(tree: &Tree, out: &Path) -> Result<bool, EmitError> {
-    if out.is_dir() && compare(tree, out)?.is_empty() {
-        return Ok(false);
-    }
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -55,6 +54,11 @@ pub fn write(tree: &Tree, out: &Path) -> Result<bool, EmitError> {
     let base = out
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    // Held until the swap is done and the old tree removed.
+    let _writer = claim(&parent, &base);
+    if out.is_dir() && compare(tree, out)?.is_empty() {
+        return Ok(false);
+    }
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{base}.new-"))
         .tempdir_in(&parent)
@@ -95,6 +99,34 @@ pub fn write(tree: &Tree, out: &Path) -> Result<bool, EmitError> {
     sync_dir(&parent);
     drop(staging);
     Ok(true)
+}
+
+/// Takes the writers' lock on the folder holding `out/`, then removes the staging folders
+/// (`.out.new-*`) and moved-aside trees (`.out.old-*`) that killed builds left beside it.
+///
+/// The lock is what makes the removal safe: every build that writes here holds it from
+/// before its staging folder exists until that folder is gone, so whatever matches those
+/// names while we hold it belongs to a process that died (flock locks go with the process).
+/// A second build beside the same `out/` waits for the first. Without the lock (a filesystem
+/// without flock) nothing is removed: leftovers are only clutter outside `out/`, never part
+/// of it.
+fn claim(parent: &Path, base: &str) -> Option<fs::File> {
+    let dir = fs::File::open(parent).ok()?;
+    dir.lock().ok()?;
+    let prefixes = [format!(".{base}.new-"), format!(".{base}.old-")];
+    if let Ok(entries) = fs::read_dir(parent) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let ours = name
+                .to_str()
+                .is_some_and(|n| prefixes.iter().any(|p| n.starts_with(p.as_str())));
+            if ours && entry.file_type().is_ok_and(|t| t.is_dir()) {
+                // Best effort: one that cannot be removed now is tried again next build.
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    Some(dir)
 }
 
 fn sync_dir(dir: &Path) {
@@ -194,5 +226,58 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out")]);
+    }
+
+    fn names_beside(out: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(out.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn removes_what_killed_builds_left_beside_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let t = tree(&[("a/x.yaml", "1\n")]);
+        assert!(write(&t, &out).unwrap());
+        // A staging folder and a moved-aside tree of builds that died, and a folder that is
+        // not ours.
+        for leftover in [".out.new-Ab12Cd/a", ".out.old-4242/a", ".outside/a"] {
+            fs::create_dir_all(dir.path().join(leftover)).unwrap();
+            fs::write(dir.path().join(leftover).join("x.yaml"), "partial").unwrap();
+        }
+        // Even a build that changes nothing cleans up.
+        assert!(!write(&t, &out).unwrap());
+        assert_eq!(names_beside(&out), [".outside", "out"]);
+        assert!(compare(&t, &out).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_second_writer_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        // Stand in for a build that is writing: it holds the lock and has a staging folder.
+        let live = claim(dir.path(), "out").expect("flock on a temporary folder");
+        fs::create_dir_all(dir.path().join(".out.new-live/a")).unwrap();
+        let t = tree(&[("a/x.yaml", "1\n")]);
+        let writer = std::thread::spawn({
+            let out = out.clone();
+            move || write(&t, &out).unwrap()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            !writer.is_finished(),
+            "wrote while another build held the lock"
+        );
+        assert!(
+            dir.path().join(".out.new-live").is_dir(),
+            "removed a live staging folder"
+        );
+        drop(live);
+        assert!(writer.join().unwrap());
+        assert_eq!(names_beside(&out), ["out"]);
     }
 }
