@@ -34,14 +34,20 @@ pub enum SecretStatus {
     Sealed,
     Missing,
     Mismatch,
+    /// Not a well-formed sealed value (cut short, not base64, a plaintext pasted in): `check`
+    /// rejects it (CB042), so `secrets list` must not call it sealed.
+    Malformed,
 }
 
 impl SecretSlot<'_> {
     pub fn status(&self) -> SecretStatus {
         match self.value {
             None => SecretStatus::Missing,
-            Some(v) if self.matches(v.get_ref()) => SecretStatus::Sealed,
-            Some(_) => SecretStatus::Mismatch,
+            Some(v) if !self.matches(v.get_ref()) => SecretStatus::Mismatch,
+            Some(v) if crate::seal::parse_sealed(&v.get_ref().sealed).is_err() => {
+                SecretStatus::Malformed
+            }
+            Some(_) => SecretStatus::Sealed,
         }
     }
 
