@@ -16,6 +16,10 @@
 //! - `diff_git`: `casa-build diff --base REV` on real git repositories in temporary folders:
 //!   changed, added, removed objects, invalid sides, git trouble, masked secrets, the cap.
 //! - `commit`: `casa-build commit`: only out/ is committed, refusals, no identity.
+//! - `corpus`: bad input for every other command (`build`, `seal`, `secrets list`, `diff`):
+//!   exit code and message per case, no panic.
+//! - `crash`: builds killed with SIGKILL while writing out/: old tree or new, never a mix.
+//! - `properties`: proptest over generated sites: determinism, the diff of a build with itself.
 
 mod support;
 
@@ -23,7 +27,14 @@ mod bad_input;
 mod build;
 mod check;
 mod commit;
+mod corpus;
+mod crash;
 mod diff_git;
 mod diff_live;
+mod properties;
 mod schema;
 mod seal;
+// The synthetic-site generator shared with `gen-site` and the benchmarks.
+#[allow(dead_code)]
+#[path = "../../examples/synthetic/mod.rs"]
+mod synthetic;
