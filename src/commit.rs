@@ -17,22 +17,14 @@ use crate::tree::Tree;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommitError {
-    #[error("{} is not inside a git repository", path.display())]
-    NotARepository {
-        path: PathBuf,
-        #[source]
-        source: git2::Error,
-    },
-    #[error("the repository at {} is bare: commit needs a work tree", path.display())]
-    Bare { path: PathBuf },
+    #[error(transparent)]
+    Worktree(#[from] crate::worktree::WorktreeError),
     #[error("cannot resolve {}", path.display())]
     Path {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("the output folder {} is not inside the repository at {}", out.display(), workdir.display())]
-    OutsideRepository { out: PathBuf, workdir: PathBuf },
     #[error(
         "refusing to commit: paths outside {out}/ are staged ({}); commit them separately or unstage them with `git restore --staged <path>`",
         list(paths)
@@ -111,36 +103,17 @@ impl OutRepo {
             source,
         })?;
         let out_abs = canonical_parent.join(out_dir.file_name().unwrap_or("out".as_ref()));
-        let start = repo.map_or(canonical_parent.as_path(), |r| r);
-        let repository = if repo.is_some() {
-            Repository::open(start)
-        } else {
-            Repository::discover(start)
+        // out/ itself may not exist yet: the lookup goes through its parent.
+        let (repository, out) = crate::worktree::locate(repo, &canonical_parent, &out_abs)?;
+        if out.is_empty() {
+            // out/ as the work tree itself would let a commit take the whole repository.
+            let workdir = repository.workdir().unwrap_or(Path::new("")).to_path_buf();
+            return Err(crate::worktree::WorktreeError::Outside {
+                path: out_abs,
+                workdir,
+            }
+            .into());
         }
-        .map_err(|source| CommitError::NotARepository {
-            path: start.to_path_buf(),
-            source,
-        })?;
-        let workdir = repository.workdir().ok_or_else(|| CommitError::Bare {
-            path: repository.path().to_path_buf(),
-        })?;
-        let workdir = workdir.canonicalize().map_err(|source| CommitError::Path {
-            path: workdir.to_path_buf(),
-            source,
-        })?;
-        let rel = out_abs
-            .strip_prefix(&workdir)
-            .ok()
-            .filter(|r| !r.as_os_str().is_empty())
-            .ok_or_else(|| CommitError::OutsideRepository {
-                out: out_abs.clone(),
-                workdir: workdir.clone(),
-            })?;
-        let out = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
         Ok(Self {
             repo: repository,
             out,
@@ -544,7 +517,10 @@ mod tests {
             .err()
             .unwrap();
         assert!(
-            matches!(err, CommitError::OutsideRepository { .. }),
+            matches!(
+                err,
+                CommitError::Worktree(crate::worktree::WorktreeError::Outside { .. })
+            ),
             "{err}"
         );
     }

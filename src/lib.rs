@@ -31,3 +31,4 @@ pub mod site;
 pub mod sources;
 pub mod tree;
 pub mod validate;
+pub mod worktree;

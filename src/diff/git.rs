@@ -3,7 +3,7 @@
 //! git2. No checkout, no worktree, no temporary copy: the working tree is never touched.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult};
 
@@ -11,22 +11,8 @@ use crate::sources::{INSTANCES_DIR, SITE_FILE, Sources, TEMPLATES_DIR};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("{} is not inside a git repository", path.display())]
-    NotARepository {
-        path: PathBuf,
-        #[source]
-        source: git2::Error,
-    },
-    #[error("the repository at {} is bare: the site must be in a work tree", path.display())]
-    Bare { path: PathBuf },
-    #[error("cannot resolve {}", path.display())]
-    Path {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the site folder {} is outside the repository at {}", site.display(), workdir.display())]
-    SiteOutsideRepository { site: PathBuf, workdir: PathBuf },
+    #[error(transparent)]
+    Worktree(#[from] crate::worktree::WorktreeError),
     #[error("unknown revision {rev:?}")]
     UnknownRevision {
         rev: String,
@@ -88,32 +74,14 @@ impl Revision {
 impl SiteRepo {
     /// Finds the repository holding `site_dir` (searching upwards, as git does).
     pub fn open(site_dir: &Path) -> Result<Self, GitError> {
-        let site = site_dir.canonicalize().map_err(|source| GitError::Path {
-            path: site_dir.to_path_buf(),
-            source,
-        })?;
-        let repo = Repository::discover(&site).map_err(|source| GitError::NotARepository {
-            path: site_dir.to_path_buf(),
-            source,
-        })?;
-        let workdir = repo.workdir().ok_or_else(|| GitError::Bare {
-            path: repo.path().to_path_buf(),
-        })?;
-        let workdir = workdir.canonicalize().map_err(|source| GitError::Path {
-            path: workdir.to_path_buf(),
-            source,
-        })?;
-        let rel = site
-            .strip_prefix(&workdir)
-            .map_err(|_| GitError::SiteOutsideRepository {
-                site: site.clone(),
-                workdir: workdir.clone(),
-            })?;
-        let prefix = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
+        let site =
+            site_dir
+                .canonicalize()
+                .map_err(|source| crate::worktree::WorktreeError::Path {
+                    path: site_dir.to_path_buf(),
+                    source,
+                })?;
+        let (repo, prefix) = crate::worktree::locate(None, &site, &site)?;
         Ok(Self { repo, prefix })
     }
 
@@ -390,7 +358,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
             SiteRepo::open(dir.path()),
-            Err(GitError::NotARepository { .. })
+            Err(GitError::Worktree(
+                crate::worktree::WorktreeError::NotARepository { .. }
+            ))
         ));
         let repo = Repository::init(dir.path()).unwrap();
         commit_files(&repo, &[("README", "r")]);
