@@ -4,6 +4,7 @@
 //! `cargo bench --bench build` (or `scripts/bench.sh` for the table with peak memory).
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
@@ -61,6 +62,7 @@ fn stages(c: &mut Criterion) {
     let store = SchemaStore::open(&schemas(), "1.33").expect("schemas");
     let mut g = c.benchmark_group("stage");
     g.sample_size(20);
+    let mut trees = Vec::new();
     for (label, sources) in sites() {
         let (site, _) = casa_build::site::load(&sources);
         let site = site.expect("a valid synthetic site");
@@ -90,20 +92,38 @@ fn stages(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("tree", &label), &manifests, |b, m| {
             b.iter(|| Tree::from_manifests(m, &units))
         });
-        // A fresh out/ each time, as a first build writes it. The folder is returned so that
-        // criterion drops (deletes) it outside the timed part.
-        g.bench_with_input(BenchmarkId::new("write", &label), &tree, |b, t| {
-            b.iter_batched(
-                || tempfile::tempdir().expect("tempdir"),
-                |dir| {
-                    let wrote = casa_build::emit::write(t, &dir.path().join("out"));
-                    (dir, wrote)
-                },
-                criterion::BatchSize::PerIteration,
-            )
+        trees.push((label, tree));
+    }
+    g.finish();
+
+    // A fresh out/ each time, as a first build writes it. The trees written are deleted only
+    // after the last one is measured: on this kind of disk (ext4 mounted with `discard`),
+    // deleting a tree of 1,500 files slows the file creations that follow for a while, so
+    // deleting between iterations would measure the deletions too. Short runs keep the number
+    // of files (and the deletion after) small.
+    let mut g = c.benchmark_group("write");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    let mut written = Vec::new();
+    for (label, tree) in &trees {
+        g.bench_with_input(BenchmarkId::from_parameter(label), tree, |b, t| {
+            b.iter_custom(|iters| {
+                let dirs: Vec<tempfile::TempDir> = (0..iters)
+                    .map(|_| tempfile::tempdir().expect("tempdir"))
+                    .collect();
+                let start = Instant::now();
+                for dir in &dirs {
+                    casa_build::emit::write(t, &dir.path().join("out")).expect("write");
+                }
+                let took = start.elapsed();
+                written.extend(dirs);
+                took
+            })
         });
     }
     g.finish();
+    drop(written);
 }
 
 /// The whole build as the CLI runs it: a fresh schema store (schemas compiled on first use),
