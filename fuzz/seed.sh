@@ -4,7 +4,8 @@
 # `site_load`, and every sealed value in them for `sealed_value`. The corpora are not
 # committed (fuzz/.gitignore); rerun this before fuzzing on a fresh checkout.
 #
-#   fuzz/seed.sh && cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run site_load -- -jobs=1 -max_total_time=600
+#   fuzz/seed.sh && cd fuzz && cargo fuzz run site_load --sanitizer none -- \
+#     -dict=corpus/site_load.dict -jobs=1 -max_total_time=600
 set -euo pipefail
 cd "$(dirname "$0")"
 root=..
@@ -33,4 +34,24 @@ grep -rhoE 'sealed = "[^"]*"' "$root/site.toml" "$root/instances" "$root/example
   | while IFS= read -r v; do
       printf '%s' "$v" > "corpus/sealed_value/seed-$(printf '%s' "$v" | sha1sum | cut -c1-16)"
     done
-echo "site_load: $(ls corpus/site_load | wc -l) seeds; sealed_value: $(ls corpus/sealed_value | wc -l) seeds"
+# A libFuzzer dictionary of the site files' keys, from the committed JSON Schemas, so that
+# mutations make known keys (and so reach the validation rules) more often than chance would.
+python3 - "$root/schemas" > corpus/site_load.dict <<'PY'
+import json, sys, pathlib
+keys = set()
+def walk(v):
+    if isinstance(v, dict):
+        for k, sub in v.get("properties", {}).items():
+            keys.add(k)
+        for sub in v.values():
+            walk(sub)
+    elif isinstance(v, list):
+        for sub in v:
+            walk(sub)
+for f in sorted(pathlib.Path(sys.argv[1]).glob("*.schema.json")):
+    walk(json.loads(f.read_text()))
+for k in sorted(keys):
+    print(json.dumps(k))
+PY
+echo "site_load: $(ls corpus/site_load | wc -l) seeds, $(wc -l < corpus/site_load.dict) dictionary words;" \
+  "sealed_value: $(ls corpus/sealed_value | wc -l) seeds"

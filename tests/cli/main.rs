@@ -16,8 +16,9 @@
 //! - `diff_git`: `casa-build diff --base REV` on real git repositories in temporary folders:
 //!   changed, added, removed objects, invalid sides, git trouble, masked secrets, the cap.
 //! - `commit`: `casa-build commit`: only out/ is committed, refusals, no identity.
-//! - `corpus`: bad input for every other command (`build`, `seal`, `secrets list`, `diff`):
-//!   exit code and message per case, no panic.
+//! - `corpus`: bad input for every command but `check` (`build`, `seal`, `secrets list`,
+//!   `diff --base`, `diff --live`, `commit`, `explain`, `schema`): exit code and message per
+//!   case, no panic, nothing written.
 //! - `crash`: builds killed with SIGKILL while writing out/: old tree or new, never a mix.
 //! - `properties`: proptest over generated sites: determinism, the diff of a build with itself.
 
