@@ -47,6 +47,15 @@ fn build(site: Option<&str>) -> crate::support::Run {
     cli.code(0).stdout_has("wrote").run()
 }
 
+/// `build --schemas <shared> --site <dir>` on a site folder the test already holds.
+fn build_in(dir: &Path) -> Cli {
+    Cli::new()
+        .args(["build", "--schemas"])
+        .arg(schemas())
+        .arg("--site")
+        .arg(dir)
+}
+
 fn snapshot_text(files: &BTreeMap<String, String>) -> String {
     files.iter().map(|(p, c)| format!("=== {p}\n{c}")).collect()
 }
@@ -131,11 +140,7 @@ fn two_builds_are_byte_identical() {
 fn rebuilding_an_unchanged_site_changes_nothing() {
     let run = build(Some(SMALL_SITE));
     let before = fingerprint(&run.site_dir().join("out"));
-    let again = Cli::new()
-        .args(["build", "--schemas"])
-        .arg(schemas())
-        .args(["--site"])
-        .arg(run.site_dir())
+    let again = build_in(run.site_dir())
         .code(0)
         .stdout_has("unchanged")
         .run();
@@ -180,14 +185,7 @@ fn an_invalid_site_leaves_out_byte_for_byte() {
         site.replacen("[site]", "[site]\nbogus = 1", 1),
     )
     .unwrap();
-    Cli::new()
-        .args(["build", "--schemas"])
-        .arg(schemas())
-        .args(["--site"])
-        .arg(&dir)
-        .code(2)
-        .stderr_has("CB002")
-        .run();
+    build_in(&dir).code(2).stderr_has("CB002").run();
     assert!(before == fingerprint(&dir.join("out")));
 }
 
@@ -363,14 +361,7 @@ fn a_known_plaintext_never_appears_in_output() {
             .never_prints(secret)
             .run();
     }
-    Cli::new()
-        .args(["build", "--schemas"])
-        .arg(schemas())
-        .args(["--site"])
-        .arg(&dir)
-        .code(0)
-        .never_prints(secret)
-        .run();
+    build_in(&dir).code(0).never_prints(secret).run();
     for (rel, text) in tree(&dir) {
         assert!(!text.contains(secret), "{rel} holds the plaintext");
     }
@@ -387,13 +378,7 @@ fn sealing_changes_only_its_sealed_secret_and_rebuilds_are_identical() {
         .stdin("new-token")
         .code(0)
         .run();
-    Cli::new()
-        .args(["build", "--schemas"])
-        .arg(schemas())
-        .args(["--site"])
-        .arg(&dir)
-        .code(0)
-        .run();
+    build_in(&dir).code(0).run();
     let after = tree(&dir.join("out"));
     let changed: Vec<_> = after
         .keys()
@@ -403,14 +388,7 @@ fn sealing_changes_only_its_sealed_secret_and_rebuilds_are_identical() {
         changed,
         ["instances/cms-dev/sealedsecret-xcache-token.yaml"]
     );
-    Cli::new()
-        .args(["build", "--schemas"])
-        .arg(schemas())
-        .args(["--site"])
-        .arg(&dir)
-        .code(0)
-        .stdout_has("unchanged")
-        .run();
+    build_in(&dir).code(0).stdout_has("unchanged").run();
     assert_eq!(tree(&dir.join("out")), after);
 }
 
