@@ -1,6 +1,7 @@
 //! A generated Kubernetes object, its identity, and its canonical YAML: `apiVersion`, `kind`,
 //! `metadata` first, every other key sorted, LF, one trailing newline. Two builds of the same
-//! input are byte-identical because nothing here depends on order of arrival.
+//! input are byte-identical because nothing here depends on order of arrival. Also the
+//! vocabulary every stage shares about where objects go: Flux units, layers, labels.
 
 use std::fmt;
 
@@ -74,6 +75,41 @@ impl Manifest {
             self.id.name
         )
     }
+}
+
+/// The labels every generated object carries; the live diff finds what the tree no longer
+/// has by them.
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const PART_OF: &str = "app.kubernetes.io/part-of";
+pub const COMPONENT: &str = "app.kubernetes.io/component";
+pub const INSTANCE: &str = "app.kubernetes.io/instance";
+
+/// The apply order of Flux units: CRDs and operators, then cluster configuration, then
+/// platform services, then applications and instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Controllers,
+    Config,
+    Platform,
+    Apps,
+}
+
+/// One folder of `out/` and the Flux Kustomization that applies it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unit {
+    pub name: String,
+    pub layer: Layer,
+    /// Folder under `out/`.
+    pub path: String,
+    /// Template folders rendered into this unit.
+    pub components: Vec<&'static str>,
+    pub instance: Option<String>,
+    pub depends_on: Vec<String>,
+    pub suspend: bool,
+    /// The Flux entry point (`clusters/<site>`): applied by `flux bootstrap`'s own
+    /// Kustomization, so it has none of its own.
+    pub entry: bool,
 }
 
 const FIRST_KEYS: [&str; 3] = ["apiVersion", "kind", "metadata"];

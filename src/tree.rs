@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::manifest::Unit;
 use crate::manifest::{Manifest, to_yaml};
-use crate::render::Unit;
 
 /// The generated tree: relative path (with `/`) -> file content.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

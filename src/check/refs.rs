@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::diagnostics::{BROKEN_REFERENCE, Diagnostic, Diagnostics};
 use crate::manifest::Manifest;
-use crate::render::Unit;
+use crate::manifest::Unit;
 use crate::site::Site;
 
 pub fn check_references(site: &Site, manifests: &[Manifest], units: &[Unit]) -> Diagnostics {

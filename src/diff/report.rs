@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use super::resource::{Change, Status};
-use crate::render::Layer;
+use crate::manifest::Layer;
 
 /// GitHub refuses comments over 65,536 characters; the cap leaves room for what a CI job
 /// adds around the report (a marker, a link to the full report).

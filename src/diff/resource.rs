@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 use similar::TextDiff;
 
+use crate::manifest::{COMPONENT, Layer, Unit};
 use crate::manifest::{Manifest, ResourceId, to_yaml};
-use crate::render::{COMPONENT, Layer, Unit};
 
 /// What a sealed value reads as in a diff when it is the same on both sides (or only on one).
 pub const SEALED_VALUE: &str = "(sealed value)";
@@ -287,7 +287,7 @@ pub fn masked(m: &Manifest, other: Option<&Manifest>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::Layer;
+    use crate::manifest::Layer;
     use serde_json::json;
 
     fn unit(name: &str, layer: Layer, path: &str, component: &'static str) -> Unit {

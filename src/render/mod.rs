@@ -13,17 +13,12 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Value, json};
 
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
-use crate::manifest::{Manifest, ResourceId};
+use crate::manifest::{COMPONENT, INSTANCE, MANAGED_BY, Manifest, PART_OF, ResourceId, Unit};
 use crate::site::{Site, secret_slots};
 use crate::sources::Sources;
 
 pub use env::environment;
-pub use units::{Layer, Unit, units};
-
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const PART_OF: &str = "app.kubernetes.io/part-of";
-pub const COMPONENT: &str = "app.kubernetes.io/component";
-pub const INSTANCE: &str = "app.kubernetes.io/instance";
+pub use units::units;
 
 /// Renders every object of the site, in unit order.
 pub fn render(site: &Site, sources: &Sources) -> Result<Vec<Manifest>, Diagnostics> {

@@ -3,32 +3,8 @@
 //! cluster configuration, then platform services, then applications and instances), plus the
 //! few same-layer edges listed here.
 
+use crate::manifest::{Layer, Unit};
 use crate::site::Site;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Layer {
-    Controllers,
-    Config,
-    Platform,
-    Apps,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Unit {
-    pub name: String,
-    pub layer: Layer,
-    /// Folder under `out/`.
-    pub path: String,
-    /// Template folders rendered into this unit.
-    pub components: Vec<&'static str>,
-    pub instance: Option<String>,
-    pub depends_on: Vec<String>,
-    pub suspend: bool,
-    /// The Flux entry point (`clusters/<site>`): applied by `flux bootstrap`'s own
-    /// Kustomization, so it has none of its own.
-    pub entry: bool,
-}
 
 fn unit(name: &str, layer: Layer, components: &[&'static str]) -> Unit {
     Unit {

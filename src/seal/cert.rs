@@ -478,7 +478,7 @@ mod tests {
     #[test]
     fn keys_under_the_rsa_crate_floor_still_report_their_size() {
         // PKCS#1 RSAPublicKey of a 512-bit key (`openssl rsa -RSAPublicKey_out -outform DER`).
-        let der = super::super::sealed::decode_go_base64(
+        let der = crate::site::types::ciphertext::decode_go_base64(
             b"MEgCQQDU13DXNZFxm8OzZTCDliduzh1j+dfQe27EqrT57MJlyHfDGxK01WEcH2UtVotisXaKQBXjMupUUCov\
               DxSs2/bhAgMBAAE=",
         )

@@ -17,7 +17,7 @@ use rsa::traits::PublicKeyParts as _;
 use rsa::{Oaep, PrivateKey, PublicKey};
 use sha2::Sha256;
 
-pub use super::sealed::{SealedBytes, SealedFormatError, parse_sealed};
+pub use crate::site::types::ciphertext::{SealedBytes, SealedFormatError, parse_sealed};
 
 /// Size of the AES-256 session key kubeseal draws for every value.
 pub const SESSION_KEY_LEN: usize = 32;

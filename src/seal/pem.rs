@@ -5,7 +5,7 @@
 //! which kubeseal and the controller use, skips text between blocks and ignores spaces and tabs
 //! in the body; a strict RFC 7468 parser refuses several of these, so this one follows Go.
 
-use super::sealed::{Base64Error, decode_go_base64};
+use crate::site::types::ciphertext::{Base64Error, decode_go_base64};
 
 const BEGIN: &str = "-----BEGIN ";
 const END: &str = "-----END ";

@@ -44,7 +44,7 @@ impl SecretSlot<'_> {
         match self.value {
             None => SecretStatus::Missing,
             Some(v) if !self.matches(v.get_ref()) => SecretStatus::Mismatch,
-            Some(v) if crate::seal::parse_sealed(&v.get_ref().sealed).is_err() => {
+            Some(v) if super::types::parse_sealed(&v.get_ref().sealed).is_err() => {
                 SecretStatus::Malformed
             }
             Some(_) => SecretStatus::Sealed,

@@ -48,14 +48,14 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
                 .at(slot.file, v.span(), "sealed for another place")
                 .help(format!("re-seal it for its new place: {seal_cmd}"));
                 // What is not a ciphertext may be a pasted plaintext: never show it.
-                out.push(if crate::seal::parse_sealed(&got.sealed).is_err() {
+                out.push(if crate::site::types::parse_sealed(&got.sealed).is_err() {
                     d.redacted()
                 } else {
                     d
                 });
             }
             (_, Some(v)) => {
-                if let Err(e) = crate::seal::parse_sealed(&v.get_ref().sealed) {
+                if let Err(e) = crate::site::types::parse_sealed(&v.get_ref().sealed) {
                     out.push(
                         Diagnostic::new(
                             SEALED_MALFORMED,

@@ -17,8 +17,8 @@ use kube::{Client, Config};
 use serde_json::Value;
 
 use super::compare::{Inventory, Observed, Snapshot};
+use crate::manifest::MANAGED_BY;
 use crate::manifest::{Manifest, ResourceId};
-use crate::render::MANAGED_BY;
 
 /// Requests in flight at once: enough to hide latency, few enough that client-go's default
 /// server-side fairness (and a busy control plane) never sees a burst from us.

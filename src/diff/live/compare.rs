@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+use crate::manifest::{MANAGED_BY, PART_OF};
 use crate::manifest::{Manifest, ResourceId, to_yaml};
-use crate::render::{MANAGED_BY, PART_OF};
 
 /// What the comparison found for one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

@@ -4,17 +4,21 @@
 
 mod asn;
 mod cidr;
+pub mod ciphertext;
 mod image;
 mod name;
 mod quantity;
+pub mod scope;
 pub(crate) mod sealed;
 
 pub use asn::Asn;
 pub use cidr::Cidr;
+pub use ciphertext::{SealedBytes, SealedFormatError, parse_sealed};
 pub use image::ImageRef;
 pub use name::{DnsLabel, DnsSubdomain, Hostname, LabelValue};
 pub use quantity::{Quantity, human_bytes};
-pub use sealed::{Scope, SealedValue};
+pub use scope::Scope;
+pub use sealed::SealedValue;
 
 /// Implements `Serialize` (via `Display`), `Deserialize` (via `FromStr`) and `JsonSchema`
 /// (a string with the given description and optional pattern) for a string newtype.

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-pub use crate::seal::Scope;
+use super::Scope;
 
 /// `{ sealed = "AgB…", scope = "strict", namespace = "cmsaf-prod", name = "hub-oauth", key = "OAUTH_CLIENT_SECRET" }`
 #[derive(Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
