@@ -111,7 +111,7 @@ pub fn check_references(site: &Site, manifests: &[Manifest], units: &[Unit]) -> 
         let ns = match (&m.id.namespace, m.id.kind.as_str()) {
             (Some(ns), _) => ns.clone(),
             // Calico reads BGP passwords from its own namespace (operator install).
-            (None, "BGPPeer") => crate::site::secrets::CALICO_NAMESPACE.to_owned(),
+            (None, "BGPPeer") => crate::site::CALICO_NAMESPACE.to_owned(),
             (None, _) => continue,
         };
         for name in refs {

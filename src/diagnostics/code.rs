@@ -174,6 +174,10 @@ codes! {
         "Triton's image needs a newer GPU than the nodes it may run on",
         "NGC Triton 25.02 and later need compute capability 7.5; 22.08 needs 6.0; on an older card the server does not start",
         "pin a Triton release that supports the card (22.08 = Triton 2.25.0 for P100/V100S) or select newer GPUs";
+    COMPONENT_REQUIREMENT = "CB038", "component-requirement", Error,
+        "a component the site runs needs another that it does not run",
+        "the component's objects would wait forever for what is missing (a bucket with no object store, a login with no issuer), or fail as a template error far from the cause",
+        "enable a component that provides it (the message names them), or change the setting that needs it";
     SECRET_MISSING = "CB040", "secret-missing", Error,
         "a secret the site needs has no sealed value",
         "the component would start without its credential",

@@ -1,35 +1,21 @@
 //! The template context: the site as the operator wrote it (`site`, `instance`) plus what is
-//! derived once here so templates stay declarative (OSD device paths, the ranges Calico
-//! announces, secret environment names, URLs).
+//! derived once so templates stay declarative: each component's own values (its registry
+//! row's `context` hook: OSD device paths, the ranges Calico announces, secret names) and
+//! the per-instance URLs and profiles made here.
 
 use serde_json::{Map, Value, json};
 
-use super::Unit;
-use crate::site::secrets::{
-    CONDOR_SECRET, DEX_SECRET, HUB_OAUTH_SECRET, TRITON_SECRET, XCACHE_SECRET, client_secret_env,
-    connector_secret_env, rgw_user_secret,
-};
-use crate::site::{Advertiser, Site};
+use crate::manifest::Unit;
+use crate::site::Site;
 
 fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-/// Everything shared by all units.
+/// Everything shared by all units: the site as written, the pinned charts, the Flux units,
+/// and what each enabled component derives for its templates.
 pub(super) fn site_context(site: &Site, units: &[Unit]) -> Value {
     let s = &site.spec;
-    let osd_nodes: Vec<Value> = site
-        .osd_plan()
-        .iter()
-        .map(|p| json!({"name": p.node, "devices": p.devices.iter().map(|d| json!({"name": format!("/dev/disk/by-id/{d}")})).collect::<Vec<_>>()}))
-        .collect();
-    let calico_lb: Vec<String> = s
-        .metallb
-        .pool
-        .iter()
-        .filter(|p| *p.advertise.get_ref() == Advertiser::Calico)
-        .flat_map(|p| p.addresses.iter().map(|a| a.get_ref().to_string()))
-        .collect();
     let charts: Map<String, Value> = s
         .charts
         .get_ref()
@@ -45,70 +31,33 @@ pub(super) fn site_context(site: &Site, units: &[Unit]) -> Value {
         .filter(|u| !u.entry)
         .map(|u| json!({"name": u.name, "layer": u.layer, "path": format!("./{root}/{}", u.path), "depends_on": u.depends_on, "suspend": u.suspend}))
         .collect();
-    let issuer = s.dex.issuer.trim_end_matches('/');
-    let connectors: Vec<Value> = s
-        .dex
-        .connector
-        .iter()
-        .map(|c| {
-            let mut v = to_value(c);
-            v["secret_env"] = json!(connector_secret_env(c.id.get_ref().as_str()));
-            v
-        })
-        .collect();
-    let clients: Vec<Value> = s
-        .dex
-        .static_client
-        .iter()
-        .map(|c| {
-            let mut v = to_value(c);
-            v["secret_env"] = json!(client_secret_env(c.id.get_ref().as_str()));
-            v
-        })
-        .collect();
-    let metallb_speaker = s
-        .metallb
-        .pool
-        .iter()
-        .any(|p| *p.advertise.get_ref() != Advertiser::Calico);
-    let gpu_model = s.triton.as_ref().map(|t| t.gpu_model.get_ref().to_string());
-    let gpu_nodes: Vec<&str> = site
-        .nodes
-        .iter()
-        .filter(|n| {
-            n.gpus
-                .iter()
-                .any(|g| Some(g.model.get_ref().to_string()) == gpu_model)
-        })
-        .map(|n| n.name.as_str())
-        .collect();
-    let object_store = s.ceph.object_store.as_ref().map(|os| {
-        json!({
-            "endpoint": format!("rook-ceph-rgw-{}.{}.svc:{}", os.name, s.ceph.namespace, os.port),
-            "users": os.user.iter().map(|u| json!({"name": u.name, "display_name": u.display_name, "secret": rgw_user_secret(u.name.get_ref().as_str()), "has_keys": u.access_key.is_some() && u.secret_key.is_some()})).collect::<Vec<_>>(),
-        })
-    });
-    let host = issuer
-        .split("://")
-        .nth(1)
-        .unwrap_or(issuer)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
-    json!({
+    let mut ctx = json!({
         "site": to_value(s),
         "name": site.name(),
         "nodes": to_value(&site.nodes),
-        "osd_nodes": osd_nodes,
-        "calico_lb_cidrs": calico_lb,
         "charts": charts,
         "flux_units": flux_units,
-        "dex": {"issuer": issuer, "host": host, "connectors": connectors, "static_clients": clients, "secret": DEX_SECRET},
-        "gpu_nodes": gpu_nodes,
-        "metallb_speaker": metallb_speaker,
-        "object_store": object_store,
-        "secrets": {"hub_oauth": HUB_OAUTH_SECRET, "condor": CONDOR_SECRET, "xcache": XCACHE_SECRET, "triton": TRITON_SECRET},
-    })
+    });
+    for c in site.components() {
+        merge(&mut ctx, (c.context)(site));
+    }
+    ctx
+}
+
+/// Adds a component's values; maps present on both sides merge (several components add
+/// their Secret names under `secrets`).
+fn merge(ctx: &mut Value, add: Map<String, Value>) {
+    let Some(into) = ctx.as_object_mut() else {
+        return;
+    };
+    for (k, v) in add {
+        match (into.get_mut(&k), v) {
+            (Some(Value::Object(have)), Value::Object(more)) => have.extend(more),
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
 }
 
 /// What one unit adds to the site context: the unit, and for an instance unit the instance
@@ -155,7 +104,7 @@ pub(super) fn unit_context(site: &Site, unit: &Unit) -> Value {
         .or(spec.profile.first());
     let worker = default
         .and_then(|p| p.worker_image.as_ref().map(|w| w.get_ref()))
-        .unwrap_or(&site.spec.dask.worker_image);
+        .unwrap_or(site.spec.dask.worker_image.get_ref());
     v["default_profile"] = json!({
         "worker_repository": worker.repository(),
         "worker_tag": worker.tag().unwrap_or_default(),

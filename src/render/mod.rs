@@ -6,7 +6,6 @@
 
 mod context;
 mod env;
-mod units;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,8 +16,8 @@ use crate::manifest::{COMPONENT, INSTANCE, MANAGED_BY, Manifest, PART_OF, Resour
 use crate::site::{Site, secret_slots};
 use crate::sources::Sources;
 
+pub use crate::site::components::units;
 pub use env::environment;
-pub use units::units;
 
 /// Renders every object of the site, in unit order.
 pub fn render(site: &Site, sources: &Sources) -> Result<Vec<Manifest>, Diagnostics> {
@@ -155,10 +154,11 @@ fn sealed_secrets(site: &Site, units: &[Unit], out: &mut Vec<Manifest>, diags: &
             );
             continue;
         }
-        let unit_name = match (slots[0].component, &slots[0].instance) {
-            ("jupyterhub", Some(i)) => format!("instance-{i}"),
-            ("rook-ceph", _) => "rook-ceph-cluster".to_owned(),
-            (c, _) => c.to_owned(),
+        // The unit of the component the secret belongs to (an instance's for its hub).
+        let unit_name = match (site.component(slots[0].component), &slots[0].instance) {
+            (Some(c), None) => c.unit_name(crate::site::components::At::Site),
+            (Some(_), Some(i)) => crate::site::components::instance_unit(i),
+            (None, _) => continue,
         };
         let Some(&unit) = units_by_name.get(unit_name.as_str()) else {
             continue;

@@ -1,15 +1,20 @@
 //! Rook-Ceph: OSD hosts and devices, the block pool, CephFS, and the object store (RGW) with
 //! its users and buckets.
 
-use super::Spanned;
+use serde_json::{Map, Value, json};
+
+use super::components::{At, Capability, ImageUse, Need};
 use super::nodes::Role;
+use super::secrets::Slots;
 use super::types::{DnsLabel, DnsSubdomain, ImageRef, Quantity, SealedValue};
+use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ceph {
     pub namespace: DnsLabel,
-    pub image: ImageRef,
+    #[schemars(with = "ImageRef")]
+    pub image: Spanned<ImageRef>,
     /// Monitors (odd; one per host).
     pub mon_count: u32,
     pub mgr_count: u32,
@@ -184,4 +189,82 @@ impl super::Site {
         let per = *self.spec.ceph.osds_per_device.get_ref() as usize;
         self.osd_plan().iter().map(|p| p.devices.len() * per).sum()
     }
+}
+
+/// The Secret holding an object store user's S3 keys.
+pub fn rgw_user_secret(user: &str) -> String {
+    format!("rgw-user-{user}")
+}
+
+pub(super) fn provides(site: &Site) -> Vec<Capability> {
+    let mut v = vec![Capability::BlockStorage];
+    if site.spec.ceph.object_store.is_some() {
+        v.push(Capability::ObjectStore);
+    }
+    v
+}
+
+pub(super) fn needs<'a>(_: &'a Site, _: At<'a>) -> Vec<Need> {
+    vec![Need {
+        capability: Capability::CephOperator,
+        at: None,
+        why: "the Ceph cluster".to_owned(),
+        fix: "run the Rook operator (the `rook-ceph-operator` component)".to_owned(),
+    }]
+}
+
+pub(super) fn secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {
+    let ceph = &site.spec.ceph;
+    let Some(os) = &ceph.object_store else {
+        return;
+    };
+    let ns = ceph.namespace.as_str();
+    for (i, u) in os.user.iter().enumerate() {
+        let idx = i.to_string();
+        let name = rgw_user_secret(u.name.get_ref().as_str());
+        slots.add(
+            &["ceph", "object_store", "user", &idx, "access_key"],
+            ns,
+            &name,
+            "access-key",
+            u.access_key.as_ref(),
+            u.name.span(),
+        );
+        slots.add(
+            &["ceph", "object_store", "user", &idx, "secret_key"],
+            ns,
+            &name,
+            "secret-key",
+            u.secret_key.as_ref(),
+            u.name.span(),
+        );
+    }
+}
+
+pub(super) fn images<'a>(site: &'a Site, _: At<'a>) -> Vec<ImageUse<'a>> {
+    vec![ImageUse {
+        image: &site.spec.ceph.image,
+        file: site.file,
+        dev: false,
+    }]
+}
+
+/// The OSD hosts with their device paths, and the object store's endpoint and users.
+pub(super) fn context(site: &Site) -> Map<String, Value> {
+    let ceph = &site.spec.ceph;
+    let osd_nodes: Vec<Value> = site
+        .osd_plan()
+        .iter()
+        .map(|p| json!({"name": p.node, "devices": p.devices.iter().map(|d| json!({"name": format!("/dev/disk/by-id/{d}")})).collect::<Vec<_>>()}))
+        .collect();
+    let object_store = ceph.object_store.as_ref().map(|os| {
+        json!({
+            "endpoint": format!("rook-ceph-rgw-{}.{}.svc:{}", os.name, ceph.namespace, os.port),
+            "users": os.user.iter().map(|u| json!({"name": u.name, "display_name": u.display_name, "secret": rgw_user_secret(u.name.get_ref().as_str()), "has_keys": u.access_key.is_some() && u.secret_key.is_some()})).collect::<Vec<_>>(),
+        })
+    });
+    Map::from_iter([
+        ("osd_nodes".to_owned(), json!(osd_nodes)),
+        ("object_store".to_owned(), json!(object_store)),
+    ])
 }

@@ -1,8 +1,12 @@
 //! Dex: the OIDC issuer in front of CILogon/COmanage and CERN IAM, for the hubs and for
 //! kubectl.
 
-use super::Spanned;
+use serde_json::{Map, Value, json};
+
+use super::components::{At, Capability, Need};
+use super::secrets::Slots;
 use super::types::{DnsLabel, SealedValue};
+use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -49,4 +53,101 @@ pub struct StaticClient {
     pub redirect_uris: Vec<Spanned<String>>,
     #[schemars(with = "Option<SealedValue>")]
     pub secret: Option<Spanned<SealedValue>>,
+}
+
+/// The Secret Dex's pod takes its environment from: every connector's and client's secret.
+pub const DEX_SECRET: &str = "dex-env";
+
+/// Environment variable name Dex reads a connector's secret from.
+pub fn connector_secret_env(id: &str) -> String {
+    format!("{}_CLIENT_SECRET", env_name(id))
+}
+
+/// Environment variable name Dex reads a static client's secret from.
+pub fn client_secret_env(id: &str) -> String {
+    format!("CLIENT_{}_SECRET", env_name(id))
+}
+
+fn env_name(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+pub(super) fn needs<'a>(_: &'a Site, _: At<'a>) -> Vec<Need> {
+    vec![Need {
+        capability: Capability::Ingress,
+        at: None,
+        why: "Dex's public issuer URL".to_owned(),
+        fix: "run an ingress controller (the `traefik` component)".to_owned(),
+    }]
+}
+
+pub(super) fn secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {
+    let dex = &site.spec.dex;
+    let ns = dex.namespace.as_str();
+    for (i, con) in dex.connector.iter().enumerate() {
+        let idx = i.to_string();
+        slots.add(
+            &["dex", "connector", &idx, "client_secret"],
+            ns,
+            DEX_SECRET,
+            &connector_secret_env(con.id.get_ref().as_str()),
+            con.client_secret.as_ref(),
+            con.id.span(),
+        );
+    }
+    for (i, cl) in dex.static_client.iter().enumerate() {
+        if cl.public {
+            continue;
+        }
+        let idx = i.to_string();
+        slots.add(
+            &["dex", "static_client", &idx, "secret"],
+            ns,
+            DEX_SECRET,
+            &client_secret_env(cl.id.get_ref().as_str()),
+            cl.secret.as_ref(),
+            cl.id.span(),
+        );
+    }
+}
+
+/// The issuer without a trailing slash and its host, the connectors and clients with the
+/// environment variable each secret is read from.
+pub(super) fn context(site: &Site) -> Map<String, Value> {
+    let dex = &site.spec.dex;
+    let issuer = dex.issuer.trim_end_matches('/');
+    let with_env = |v: Value, env: String| {
+        let mut v = v;
+        v["secret_env"] = json!(env);
+        v
+    };
+    let connectors: Vec<Value> = dex
+        .connector
+        .iter()
+        .map(|c| with_env(json!(c), connector_secret_env(c.id.get_ref().as_str())))
+        .collect();
+    let clients: Vec<Value> = dex
+        .static_client
+        .iter()
+        .map(|c| with_env(json!(c), client_secret_env(c.id.get_ref().as_str())))
+        .collect();
+    let host = issuer
+        .split("://")
+        .nth(1)
+        .unwrap_or(issuer)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    Map::from_iter([(
+        "dex".to_owned(),
+        json!({"issuer": issuer, "host": host, "connectors": connectors, "static_clients": clients, "secret": DEX_SECRET}),
+    )])
 }

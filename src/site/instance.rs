@@ -2,8 +2,12 @@
 
 use std::net::IpAddr;
 
-use super::Spanned;
+use serde_json::{Map, Value, json};
+
+use super::components::{Address, At, Capability, ImageUse, Need};
+use super::secrets::Slots;
 use super::types::{DnsLabel, DnsSubdomain, Hostname, ImageRef, Quantity, SealedValue};
+use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -158,4 +162,179 @@ pub struct InstanceXCache {
     /// Token lifetime in days.
     #[schemars(with = "u32")]
     pub token_days: Spanned<u32>,
+}
+
+/// The Secrets of an instance's namespace.
+pub const HUB_OAUTH_SECRET: &str = "hub-oauth";
+pub const CONDOR_SECRET: &str = "htcondor-pool-password";
+pub const XCACHE_SECRET: &str = "xcache-token";
+
+pub(super) fn hub_needs<'a>(_: &'a Site, at: At<'a>) -> Vec<Need> {
+    let Some(i) = at.instance() else {
+        return Vec::new();
+    };
+    let s = &i.spec;
+    let mut v = vec![
+        Need {
+            capability: Capability::Ingress,
+            at: Some((i.file, s.instance.host.span())),
+            why: "the hub's public name is served by the cluster ingress".to_owned(),
+            fix: "run an ingress controller (the `traefik` component)".to_owned(),
+        },
+        Need {
+            capability: Capability::Oidc,
+            at: Some((i.file, s.auth.connector.span())),
+            why: "users log in through this connector of the site's issuer".to_owned(),
+            fix: "run an OIDC issuer (the `dex` component)".to_owned(),
+        },
+        Need {
+            capability: Capability::BlockStorage,
+            at: None,
+            why: "the hub's database and the users' homes".to_owned(),
+            fix: "run a storage provider with a block StorageClass (the `rook-ceph` component)"
+                .to_owned(),
+        },
+        Need {
+            capability: Capability::LoadBalancer,
+            at: Some((i.file, s.instance.proxy_ip.span())),
+            why: "the hub's proxy is a LoadBalancer Service".to_owned(),
+            fix: "configure LoadBalancer address pools (the `metallb-config` component)".to_owned(),
+        },
+    ];
+    if let Some(first) = s.singleuser.cvmfs.first() {
+        v.push(Need {
+            capability: Capability::Cvmfs,
+            at: Some((i.file, first.span())),
+            why: "user pods mount CVMFS".to_owned(),
+            fix: "run CVMFS (the `cvmfs` component) or mount no repositories".to_owned(),
+        });
+    }
+    v
+}
+
+pub(super) fn hub_secrets<'a>(_: &'a Site, at: At<'a>, slots: &mut Slots<'a>) {
+    let Some(i) = at.instance() else {
+        return;
+    };
+    let spec = &i.spec;
+    let ns = spec.instance.namespace.get_ref().as_str();
+    slots.add(
+        &["auth", "client_secret"],
+        ns,
+        HUB_OAUTH_SECRET,
+        "OAUTH_CLIENT_SECRET",
+        spec.auth.client_secret.as_ref(),
+        spec.auth.client.span(),
+    );
+    if *spec.dask.mode.get_ref() == DaskMode::Tier2 {
+        slots.add(
+            &["dask", "condor_token"],
+            ns,
+            CONDOR_SECRET,
+            "token",
+            spec.dask.condor_token.as_ref(),
+            spec.dask.mode.span(),
+        );
+    }
+    if let Some(x) = &spec.xcache {
+        slots.add(
+            &["xcache", "token"],
+            ns,
+            XCACHE_SECRET,
+            "token",
+            x.token.as_ref(),
+            x.token_days.span(),
+        );
+    }
+}
+
+pub(super) fn hub_images<'a>(_: &'a Site, at: At<'a>) -> Vec<ImageUse<'a>> {
+    let Some(i) = at.instance() else {
+        return Vec::new();
+    };
+    let dev = i.spec.instance.stage == Stage::Dev;
+    i.spec
+        .profile
+        .iter()
+        .map(|p| ImageUse {
+            image: &p.image,
+            file: i.file,
+            dev,
+        })
+        .collect()
+}
+
+pub(super) fn hub_addresses<'a>(_: &'a Site, at: At<'a>) -> Vec<Address<'a>> {
+    at.instance()
+        .map(|i| Address {
+            who: format!("the proxy of instance `{}`", i.spec.instance.name.get_ref()),
+            file: i.file,
+            ip: &i.spec.instance.proxy_ip,
+        })
+        .into_iter()
+        .collect()
+}
+
+pub(super) fn hub_context(_: &Site) -> Map<String, Value> {
+    Map::from_iter([(
+        "secrets".to_owned(),
+        json!({"hub_oauth": HUB_OAUTH_SECRET, "condor": CONDOR_SECRET, "xcache": XCACHE_SECRET}),
+    )])
+}
+
+pub(super) fn dask_charts(_: &Site, at: At<'_>) -> Vec<&'static str> {
+    match at.instance() {
+        Some(i) if *i.spec.dask.mode.get_ref() == DaskMode::InCluster => vec!["dask-gateway"],
+        _ => Vec::new(),
+    }
+}
+
+pub(super) fn dask_needs<'a>(_: &'a Site, at: At<'a>) -> Vec<Need> {
+    at.instance()
+        .map(|i| Need {
+            capability: Capability::LoadBalancer,
+            at: Some((i.file, i.spec.instance.dask_ip.span())),
+            why: "the instance's Dask Traefik is a LoadBalancer Service".to_owned(),
+            fix: "configure LoadBalancer address pools (the `metallb-config` component)".to_owned(),
+        })
+        .into_iter()
+        .collect()
+}
+
+/// Each profile's worker image, or the site's default for profiles that name none.
+pub(super) fn dask_images<'a>(site: &'a Site, at: At<'a>) -> Vec<ImageUse<'a>> {
+    let Some(i) = at.instance() else {
+        return Vec::new();
+    };
+    let dev = i.spec.instance.stage == Stage::Dev;
+    i.spec
+        .profile
+        .iter()
+        .map(|p| match &p.worker_image {
+            Some(w) => ImageUse {
+                image: w,
+                file: i.file,
+                dev,
+            },
+            None => ImageUse {
+                image: &site.spec.dask.worker_image,
+                file: site.file,
+                dev,
+            },
+        })
+        .collect()
+}
+
+pub(super) fn dask_addresses<'a>(_: &'a Site, at: At<'a>) -> Vec<Address<'a>> {
+    at.instance()
+        .map(|i| Address {
+            who: format!(
+                "the Dask Traefik of instance `{}`",
+                i.spec.instance.name.get_ref()
+            ),
+            file: i.file,
+            ip: &i.spec.instance.dask_ip,
+        })
+        .into_iter()
+        .collect()
 }

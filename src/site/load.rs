@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use serde::de::DeserializeOwned;
 
+use super::components::{COMPONENTS, Component};
 use super::nodes::{Drive, Node, NodeClass};
 use super::types::sealed::PLAINTEXT_MARKER;
 use super::{Instance, InstanceFile, Site, SiteFile};
@@ -14,6 +15,12 @@ use crate::sources::{FileId, INSTANCES_DIR, SITE_FILE, Sources};
 /// Loads the site. Returns the site when every file parsed, with any diagnostics found on
 /// the way; `None` when a file could not be turned into its type.
 pub fn load(sources: &Sources) -> (Option<Site>, Diagnostics) {
+    load_with(sources, COMPONENTS)
+}
+
+/// Loads the site for a registry of components other than the built-in one (tests add a
+/// component this way).
+pub fn load_with(sources: &Sources, registry: &'static [Component]) -> (Option<Site>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let Some(site_id) = sources.find(SITE_FILE) else {
         diags.push(
@@ -51,6 +58,7 @@ pub fn load(sources: &Sources) -> (Option<Site>, Diagnostics) {
             spec,
             instances,
             nodes,
+            registry,
         }),
         diags,
     )

@@ -4,6 +4,7 @@
 //! one structure.
 
 mod ceph;
+pub mod components;
 mod dex;
 mod instance;
 mod load;
@@ -16,9 +17,10 @@ pub mod types;
 use std::collections::BTreeMap;
 
 pub use ceph::*;
+pub use components::{COMPONENTS, Component};
 pub use dex::*;
 pub use instance::*;
-pub use load::{instance_schema, load, site_schema};
+pub use load::{instance_schema, load, load_with, site_schema};
 pub use network::*;
 pub use nodes::*;
 pub use platform::*;
@@ -139,6 +141,8 @@ pub struct Site {
     pub instances: Vec<Instance>,
     /// Every node, ranges expanded, in definition order.
     pub nodes: Vec<Node>,
+    /// The components the site may run (`COMPONENTS` but in tests).
+    pub registry: &'static [Component],
 }
 
 /// An instance file with where it came from.

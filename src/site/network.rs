@@ -3,8 +3,12 @@
 
 use std::net::IpAddr;
 
-use super::Spanned;
+use serde_json::{Map, Value, json};
+
+use super::components::{At, Capability, Need};
+use super::secrets::Slots;
 use super::types::{Asn, Cidr, DnsLabel, SealedValue};
+use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -135,4 +139,63 @@ impl MetalLb {
             .iter()
             .find(|p| p.addresses.iter().any(|c| c.get_ref().contains(ip)))
     }
+}
+
+/// The Secret Calico reads the BGP peers' passwords from, in the namespace calico-node runs in.
+pub const BGP_SECRET: &str = "bgp-passwords";
+pub const CALICO_NAMESPACE: &str = "calico-system";
+
+pub(super) fn calico_secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {
+    let Some(bgp) = &site.spec.calico.bgp else {
+        return;
+    };
+    for (i, p) in bgp.peer.iter().enumerate() {
+        let idx = i.to_string();
+        slots.add(
+            &["calico", "bgp", "peer", &idx, "password"],
+            CALICO_NAMESPACE,
+            BGP_SECRET,
+            p.name.get_ref().as_str(),
+            p.password.as_ref(),
+            p.name.span(),
+        );
+    }
+}
+
+/// The LoadBalancer ranges Calico announces (`serviceLoadBalancerIPs`).
+pub(super) fn calico_context(site: &Site) -> Map<String, Value> {
+    let cidrs: Vec<String> = site
+        .spec
+        .metallb
+        .pool
+        .iter()
+        .filter(|p| *p.advertise.get_ref() == Advertiser::Calico)
+        .flat_map(|p| p.addresses.iter().map(|a| a.get_ref().to_string()))
+        .collect();
+    Map::from_iter([("calico_lb_cidrs".to_owned(), json!(cidrs))])
+}
+
+/// Whether MetalLB runs its speakers (it does not when Calico announces every pool).
+pub(super) fn metallb_context(site: &Site) -> Map<String, Value> {
+    let speaker = site
+        .spec
+        .metallb
+        .pool
+        .iter()
+        .any(|p| *p.advertise.get_ref() != Advertiser::Calico);
+    Map::from_iter([("metallb_speaker".to_owned(), json!(speaker))])
+}
+
+pub(super) fn metallb_config_needs<'a>(site: &'a Site, _: At<'a>) -> Vec<Need> {
+    vec![Need {
+        capability: Capability::LoadBalancerController,
+        at: site
+            .spec
+            .metallb
+            .pool
+            .first()
+            .map(|p| (site.file, p.advertise.span())),
+        why: "MetalLB address pools".to_owned(),
+        fix: "run MetalLB's controller (the `metallb` component)".to_owned(),
+    }]
 }

@@ -2,8 +2,12 @@
 
 use std::net::IpAddr;
 
-use super::Spanned;
+use serde_json::{Map, Value, json};
+
+use super::components::{Address, At, Capability, ImageUse, Need};
+use super::secrets::Slots;
 use super::types::{DnsLabel, DnsSubdomain, Hostname, ImageRef, LabelValue, Quantity, SealedValue};
+use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -64,7 +68,8 @@ pub struct Dask {
     /// The HTCondor pool on the Tier-2, when instances scale out there.
     pub htcondor: Option<HtCondor>,
     /// Worker image used unless a profile names its own.
-    pub worker_image: ImageRef,
+    #[schemars(with = "ImageRef")]
+    pub worker_image: Spanned<ImageRef>,
     /// Per-user limits.
     pub max_workers: u32,
     pub worker_cores: u32,
@@ -125,4 +130,100 @@ pub enum ModelControl {
     None,
     Poll,
     Explicit,
+}
+
+/// The Secret Triton reads its S3 keys from.
+pub const TRITON_SECRET: &str = "triton-s3";
+
+pub(super) fn traefik_addresses<'a>(site: &'a Site, _: At<'a>) -> Vec<Address<'a>> {
+    vec![Address {
+        who: "the cluster Traefik".to_owned(),
+        file: site.file,
+        ip: &site.spec.traefik.lb_ip,
+    }]
+}
+
+pub(super) fn triton_needs<'a>(site: &'a Site, _: At<'a>) -> Vec<Need> {
+    let Some(t) = &site.spec.triton else {
+        return Vec::new();
+    };
+    vec![Need {
+        capability: Capability::ObjectStore,
+        at: Some((site.file, t.bucket.span())),
+        why: "Triton loads its model repository from this S3 bucket".to_owned(),
+        fix: "enable [ceph.object_store] with a [[ceph.object_store.bucket]] of this name"
+            .to_owned(),
+    }]
+}
+
+pub(super) fn triton_secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {
+    let Some(t) = &site.spec.triton else {
+        return;
+    };
+    let ns = t.namespace.as_str();
+    slots.add(
+        &["triton", "access_key"],
+        ns,
+        TRITON_SECRET,
+        "AWS_ACCESS_KEY_ID",
+        t.access_key.as_ref(),
+        t.bucket.span(),
+    );
+    slots.add(
+        &["triton", "secret_key"],
+        ns,
+        TRITON_SECRET,
+        "AWS_SECRET_ACCESS_KEY",
+        t.secret_key.as_ref(),
+        t.bucket.span(),
+    );
+}
+
+pub(super) fn triton_images<'a>(site: &'a Site, _: At<'a>) -> Vec<ImageUse<'a>> {
+    site.spec
+        .triton
+        .iter()
+        .map(|t| ImageUse {
+            image: &t.image,
+            file: site.file,
+            dev: false,
+        })
+        .collect()
+}
+
+pub(super) fn triton_addresses<'a>(site: &'a Site, _: At<'a>) -> Vec<Address<'a>> {
+    site.spec
+        .triton
+        .iter()
+        .filter_map(|t| t.lb_ip.as_ref())
+        .map(|ip| Address {
+            who: "Triton".to_owned(),
+            file: site.file,
+            ip,
+        })
+        .collect()
+}
+
+pub(super) fn triton_context(_: &Site) -> Map<String, Value> {
+    Map::from_iter([("secrets".to_owned(), json!({"triton": TRITON_SECRET}))])
+}
+
+pub(super) fn traefik_needs<'a>(site: &'a Site, _: At<'a>) -> Vec<Need> {
+    let t = &site.spec.traefik;
+    let mut v = vec![Need {
+        capability: Capability::LoadBalancer,
+        at: Some((site.file, t.lb_ip.span())),
+        why: "Traefik's entry points are a LoadBalancer Service".to_owned(),
+        fix: "configure LoadBalancer address pools (the `metallb-config` component)".to_owned(),
+    }];
+    if t.tls.acme_email.is_some() {
+        v.push(Need {
+            capability: Capability::BlockStorage,
+            at: None,
+            why: "Traefik keeps its ACME certificates on a volume".to_owned(),
+            fix: "run a storage provider with a block StorageClass (the `rook-ceph` component)"
+                .to_owned(),
+        });
+    }
+    v
 }

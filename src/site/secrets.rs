@@ -2,6 +2,7 @@
 //! cluster. One enumeration drives `secrets list`, `seal`, the identity rules and the
 //! SealedSecrets the build emits.
 
+use super::components::{At, Component};
 use super::types::{Scope, SealedValue};
 use super::{Site, Spanned};
 use crate::sources::FileId;
@@ -66,7 +67,9 @@ impl SecretSlot<'_> {
     }
 }
 
-struct Collector<'a> {
+/// Where components add their secret fields: [`secret_slots`] sets the file, component and
+/// instance before it asks each component's `secrets` hook.
+pub struct Slots<'a> {
     slots: Vec<SecretSlot<'a>>,
     file: FileId,
     file_path: String,
@@ -74,8 +77,10 @@ struct Collector<'a> {
     instance: Option<String>,
 }
 
-impl<'a> Collector<'a> {
-    fn add(
+impl<'a> Slots<'a> {
+    /// Adds one secret field: its path in the file, the Secret it goes to, its value if
+    /// sealed, and a span to point at when it is missing.
+    pub fn add(
         &mut self,
         path: &[&str],
         ns: &str,
@@ -124,150 +129,41 @@ fn env_name(id: &str) -> String {
         .collect()
 }
 
-pub const BGP_SECRET: &str = "bgp-passwords";
-pub const CALICO_NAMESPACE: &str = "calico-system";
-pub const DEX_SECRET: &str = "dex-env";
-pub const HUB_OAUTH_SECRET: &str = "hub-oauth";
-pub const CONDOR_SECRET: &str = "htcondor-pool-password";
-pub const XCACHE_SECRET: &str = "xcache-token";
-pub const TRITON_SECRET: &str = "triton-s3";
+impl<'a> Slots<'a> {
+    /// An empty list for one component at one target, so each slot records the file it is
+    /// written in and the component and instance it belongs to.
+    pub fn for_target(site: &'a Site, c: &Component, at: At<'a>) -> Self {
+        let (file, file_path, instance) = match at.instance() {
+            Some(i) => (
+                i.file,
+                i.path.clone(),
+                Some(i.spec.instance.name.get_ref().to_string()),
+            ),
+            None => (site.file, crate::sources::SITE_FILE.to_owned(), None),
+        };
+        Slots {
+            slots: Vec::new(),
+            file,
+            file_path,
+            component: c.name,
+            instance,
+        }
+    }
 
-pub fn rgw_user_secret(user: &str) -> String {
-    format!("rgw-user-{user}")
+    pub fn into_slots(self) -> Vec<SecretSlot<'a>> {
+        self.slots
+    }
 }
 
-/// Every secret slot of the site, in file order.
+/// Every secret slot of the site: each enabled component's, site-wide ones first, in
+/// registry order.
 pub fn secret_slots(site: &Site) -> Vec<SecretSlot<'_>> {
-    let s = &site.spec;
-    let mut c = Collector {
-        slots: Vec::new(),
-        file: site.file,
-        file_path: crate::sources::SITE_FILE.to_owned(),
-        component: "calico",
-        instance: None,
-    };
-    if let Some(bgp) = &s.calico.bgp {
-        for (i, p) in bgp.peer.iter().enumerate() {
-            let idx = i.to_string();
-            let key = p.name.get_ref().as_str();
-            c.add(
-                &["calico", "bgp", "peer", &idx, "password"],
-                CALICO_NAMESPACE,
-                BGP_SECRET,
-                key,
-                p.password.as_ref(),
-                p.name.span(),
-            );
-        }
-    }
-    c.component = "rook-ceph";
-    if let Some(os) = &s.ceph.object_store {
-        let ns = s.ceph.namespace.as_str();
-        for (i, u) in os.user.iter().enumerate() {
-            let idx = i.to_string();
-            let name = rgw_user_secret(u.name.get_ref().as_str());
-            c.add(
-                &["ceph", "object_store", "user", &idx, "access_key"],
-                ns,
-                &name,
-                "access-key",
-                u.access_key.as_ref(),
-                u.name.span(),
-            );
-            c.add(
-                &["ceph", "object_store", "user", &idx, "secret_key"],
-                ns,
-                &name,
-                "secret-key",
-                u.secret_key.as_ref(),
-                u.name.span(),
-            );
-        }
-    }
-    c.component = "dex";
-    let dex_ns = s.dex.namespace.as_str();
-    for (i, con) in s.dex.connector.iter().enumerate() {
-        let idx = i.to_string();
-        let key = connector_secret_env(con.id.get_ref().as_str());
-        c.add(
-            &["dex", "connector", &idx, "client_secret"],
-            dex_ns,
-            DEX_SECRET,
-            &key,
-            con.client_secret.as_ref(),
-            con.id.span(),
-        );
-    }
-    for (i, cl) in s.dex.static_client.iter().enumerate() {
-        if cl.public {
-            continue;
-        }
-        let idx = i.to_string();
-        let key = client_secret_env(cl.id.get_ref().as_str());
-        c.add(
-            &["dex", "static_client", &idx, "secret"],
-            dex_ns,
-            DEX_SECRET,
-            &key,
-            cl.secret.as_ref(),
-            cl.id.span(),
-        );
-    }
-    if let Some(t) = &s.triton {
-        c.component = "triton";
-        let ns = t.namespace.as_str();
-        c.add(
-            &["triton", "access_key"],
-            ns,
-            TRITON_SECRET,
-            "AWS_ACCESS_KEY_ID",
-            t.access_key.as_ref(),
-            t.bucket.span(),
-        );
-        c.add(
-            &["triton", "secret_key"],
-            ns,
-            TRITON_SECRET,
-            "AWS_SECRET_ACCESS_KEY",
-            t.secret_key.as_ref(),
-            t.bucket.span(),
-        );
-    }
-    for inst in &site.instances {
-        let spec = &inst.spec;
-        c.file = inst.file;
-        c.file_path = inst.path.clone();
-        c.component = "jupyterhub";
-        c.instance = Some(spec.instance.name.get_ref().to_string());
-        let ns = spec.instance.namespace.get_ref().as_str();
-        c.add(
-            &["auth", "client_secret"],
-            ns,
-            HUB_OAUTH_SECRET,
-            "OAUTH_CLIENT_SECRET",
-            spec.auth.client_secret.as_ref(),
-            spec.auth.client.span(),
-        );
-        if *spec.dask.mode.get_ref() == super::DaskMode::Tier2 {
-            c.add(
-                &["dask", "condor_token"],
-                ns,
-                CONDOR_SECRET,
-                "token",
-                spec.dask.condor_token.as_ref(),
-                spec.dask.mode.span(),
-            );
-        }
-        if let Some(x) = &spec.xcache {
-            c.add(
-                &["xcache", "token"],
-                ns,
-                XCACHE_SECRET,
-                "token",
-                x.token.as_ref(),
-                x.token_days.span(),
-            );
-        }
-    }
-    c.slots
+    site.targets_by_file()
+        .into_iter()
+        .flat_map(|(c, at)| {
+            let mut slots = Slots::for_target(site, c, at);
+            (c.secrets)(site, at, &mut slots);
+            slots.into_slots()
+        })
+        .collect()
 }

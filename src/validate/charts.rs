@@ -1,49 +1,37 @@
 //! CB036 chart-missing.
 //!
-//! What: a component the site has needs a Helm chart that `[charts]` does not pin:
-//! sealed-secrets, metallb, rook-ceph, traefik, dex, cvmfs-csi always; jupyterhub with any
-//! instance; dask-gateway with an instance whose Dask mode is `in-cluster`.
+//! What: a component the site runs installs a Helm chart that `[charts]` does not pin (each
+//! component's registry row names its charts: dask-gateway, for instance, only for an
+//! instance whose Dask mode is `in-cluster`).
 //! Why: the release could not be rendered, or would float to whatever the repository serves.
 //! Fix: add `[charts.<name>]` with repository and version.
 
 use crate::diagnostics::{CHART_MISSING, Diagnostic};
-use crate::site::{DaskMode, Site};
-
-const ALWAYS: [&str; 6] = [
-    "sealed-secrets",
-    "metallb",
-    "rook-ceph",
-    "traefik",
-    "dex",
-    "cvmfs-csi",
-];
+use crate::site::Site;
+use crate::site::components::At;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let charts = &site.spec.charts;
-    let mut needed: Vec<(&str, String)> =
-        ALWAYS.iter().map(|c| (*c, "the site".to_owned())).collect();
-    if let Some(i) = site.instances.first() {
-        needed.push((
-            "jupyterhub",
-            format!("instance `{}`", i.spec.instance.name.get_ref()),
-        ));
+    let mut missing: Vec<(&str, String)> = Vec::new();
+    for (c, at) in site.targets() {
+        for chart in (c.charts)(site, at) {
+            // One finding per chart, naming the first component that needs it.
+            if charts.get_ref().contains_key(chart) || missing.iter().any(|(m, _)| *m == chart) {
+                continue;
+            }
+            let who = match at {
+                At::Site => format!("component `{}`", c.name),
+                At::Instance(i) => format!(
+                    "component `{}` of instance `{}`",
+                    c.name,
+                    i.spec.instance.name.get_ref()
+                ),
+            };
+            missing.push((chart, who));
+        }
     }
-    if let Some(i) = site
-        .instances
-        .iter()
-        .find(|i| *i.spec.dask.mode.get_ref() == DaskMode::InCluster)
-    {
-        needed.push((
-            "dask-gateway",
-            format!(
-                "instance `{}` (in-cluster Dask)",
-                i.spec.instance.name.get_ref()
-            ),
-        ));
-    }
-    needed
+    missing
         .into_iter()
-        .filter(|(c, _)| !charts.get_ref().contains_key(*c))
         .map(|(c, who)| {
             Diagnostic::new(
                 CHART_MISSING,

@@ -8,11 +8,12 @@ use std::collections::HashMap;
 
 use crate::diagnostics::{DUPLICATE_LB_IP, Diagnostic};
 use crate::site::Site;
+use crate::site::components::Address;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let mut seen = HashMap::new();
     let mut out = Vec::new();
-    for (who, file, ip) in super::lb_ips(site) {
+    for Address { who, file, ip } in site.lb_addresses() {
         if let Some((first_who, first_file, first)) =
             seen.insert(*ip.get_ref(), (who.clone(), file, ip))
         {

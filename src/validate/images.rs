@@ -1,37 +1,49 @@
 //! CB033 unpinned-image.
 //!
-//! What: an image with no tag or tagged `latest`: an error in a prod instance and in
-//! site-wide components, a warning in a dev instance.
+//! What: an image the site names (every component's, from its registry row) with no tag or
+//! tagged `latest`: an error in a prod instance and in site-wide components, a warning when
+//! only dev instances use it.
 //! Why: an unpinned image changes under users without a commit to review.
 //! Fix: pin a version tag or a digest.
 
+use std::collections::BTreeMap;
+
 use crate::diagnostics::{Diagnostic, Severity, UNPINNED_IMAGE};
-use crate::site::types::ImageRef;
-use crate::site::{Site, Stage};
+use crate::site::Site;
+use crate::site::components::ImageUse;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let d = |img: &ImageRef, file, span, sev| {
-        Diagnostic::new(UNPINNED_IMAGE, format!("image `{img}` is not pinned"))
-            .severity(sev)
-            .at(file, span, "unpinned")
-            .help(UNPINNED_IMAGE.info().fix)
-    };
-    for i in &site.instances {
-        let sev = if i.spec.instance.stage == Stage::Prod {
-            Severity::Error
-        } else {
-            Severity::Warning
-        };
-        for p in &i.spec.profile {
-            for img in std::iter::once(&p.image).chain(p.worker_image.as_ref()) {
-                if !img.get_ref().is_pinned() {
-                    out.push(d(img.get_ref(), i.file, img.span(), sev));
-                }
+    // One finding per place in the sources: the site's default worker image serves every
+    // instance's profiles, and is an error as soon as one prod instance uses it.
+    let mut unpinned: BTreeMap<(crate::sources::FileId, usize), (ImageUse<'_>, bool)> =
+        BTreeMap::new();
+    for (c, at) in site.targets_by_file() {
+        for u in (c.images)(site, at) {
+            if u.image.get_ref().is_pinned() {
+                continue;
             }
+            let e = unpinned
+                .entry((u.file, u.image.span().start))
+                .or_insert((u, true));
+            e.1 &= u.dev;
         }
     }
-    out
+    unpinned
+        .into_values()
+        .map(|(u, dev)| {
+            Diagnostic::new(
+                UNPINNED_IMAGE,
+                format!("image `{}` is not pinned", u.image.get_ref()),
+            )
+            .severity(if dev {
+                Severity::Warning
+            } else {
+                Severity::Error
+            })
+            .at(u.file, u.image.span(), "unpinned")
+            .help(UNPINNED_IMAGE.info().fix)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 use crate::diagnostics::{Diagnostic, LB_IP_OUTSIDE_POOL};
 use crate::site::Site;
+use crate::site::components::Address;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let pools: Vec<String> = site
@@ -26,10 +27,10 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
             )
         })
         .collect();
-    super::lb_ips(site)
+    site.lb_addresses()
         .into_iter()
-        .filter(|(_, _, ip)| site.spec.metallb.pool_of(ip.get_ref()).is_none())
-        .map(|(who, file, ip)| {
+        .filter(|a| site.spec.metallb.pool_of(a.ip.get_ref()).is_none())
+        .map(|Address { who, file, ip }| {
             Diagnostic::new(
                 LB_IP_OUTSIDE_POOL,
                 format!(

@@ -23,6 +23,7 @@ mod osd_layout;
 mod osds_per_device;
 mod peer_subnet;
 mod replica_hosts;
+mod requirements;
 pub mod sealing_cert;
 mod secrets;
 
@@ -129,6 +130,10 @@ pub static RULES: &[Rule] = &[
         name: "charts-pinned",
         check: charts::check,
     },
+    Rule {
+        name: "component-requirements",
+        check: requirements::check,
+    },
 ];
 
 /// Runs every rule.
@@ -138,38 +143,6 @@ pub fn validate(site: &Site) -> Diagnostics {
         diags.extend((rule.check)(site));
     }
     diags
-}
-
-/// Every fixed LoadBalancer address the site asks for: who, in which file, where.
-pub(crate) fn lb_ips(
-    site: &Site,
-) -> Vec<(
-    String,
-    crate::sources::FileId,
-    &toml::Spanned<std::net::IpAddr>,
-)> {
-    let mut v = vec![(
-        "the cluster Traefik".to_owned(),
-        site.file,
-        &site.spec.traefik.lb_ip,
-    )];
-    if let Some(ip) = site.spec.triton.as_ref().and_then(|t| t.lb_ip.as_ref()) {
-        v.push(("Triton".to_owned(), site.file, ip));
-    }
-    for i in &site.instances {
-        let name = i.spec.instance.name.get_ref();
-        v.push((
-            format!("the proxy of instance `{name}`"),
-            i.file,
-            &i.spec.instance.proxy_ip,
-        ));
-        v.push((
-            format!("the Dask Traefik of instance `{name}`"),
-            i.file,
-            &i.spec.instance.dask_ip,
-        ));
-    }
-    v
 }
 
 #[cfg(test)]
