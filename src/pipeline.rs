@@ -8,7 +8,7 @@ use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::manifest::Manifest;
 use crate::manifest::Unit;
 use crate::render::{render, units};
-use crate::site::Site;
+use crate::site::{Component, Site};
 use crate::sources::Sources;
 use crate::tree::Tree;
 
@@ -24,7 +24,16 @@ pub struct Build {
 
 /// Loads, validates, renders and checks the site. Stops between stages on errors.
 pub fn build(sources: &Sources, schemas: &SchemaStore) -> Result<Build, Diagnostics> {
-    let (site, mut diags) = crate::site::load(sources);
+    build_with(sources, schemas, crate::site::COMPONENTS)
+}
+
+/// The same for a registry of components other than the built-in one.
+pub fn build_with(
+    sources: &Sources,
+    schemas: &SchemaStore,
+    registry: &'static [Component],
+) -> Result<Build, Diagnostics> {
+    let (site, mut diags) = crate::site::load_with(sources, registry);
     let Some(site) = site else {
         return Err(sorted(diags, sources));
     };
@@ -183,6 +192,119 @@ mod tests {
         ));
         let err = build(&s, &store()).unwrap_err();
         assert_eq!(codes(&err), [diag::TEMPLATE_ERROR]);
+    }
+
+    /// A component added in a test: its row, its template folder, nothing else. It installs
+    /// a chart, needs an ingress, keeps a sealed value (reusing Triton's field) and renders a
+    /// ConfigMap; every loop over the registry must pick it up.
+    fn toy_secrets<'a>(
+        site: &'a Site,
+        _: crate::site::components::At<'a>,
+        slots: &mut crate::site::secrets::Slots<'a>,
+    ) {
+        if let Some(t) = &site.spec.triton {
+            slots.add(
+                &["triton", "access_key"],
+                "toy",
+                "toy-keys",
+                "KEY",
+                t.access_key.as_ref(),
+                t.bucket.span(),
+            );
+        }
+    }
+
+    fn toy(with_secret: bool) -> Component {
+        use crate::manifest::Layer;
+        use crate::site::components::{BASE, Capability, Need, UnitOf};
+        Component {
+            name: "toy",
+            unit: UnitOf::Own("toy"),
+            layer: Layer::Apps,
+            charts: |_, _| vec!["toy-chart"],
+            needs: |_, _| {
+                vec![Need {
+                    capability: Capability::Ingress,
+                    at: None,
+                    why: "the toy's web page".to_owned(),
+                    fix: "run traefik".to_owned(),
+                }]
+            },
+            secrets: if with_secret {
+                toy_secrets
+            } else {
+                BASE.secrets
+            },
+            ..BASE
+        }
+    }
+
+    static TOY: std::sync::LazyLock<Vec<Component>> =
+        std::sync::LazyLock::new(|| [crate::site::COMPONENTS, &[toy(false)]].concat());
+    static TOY_WITH_SECRET: std::sync::LazyLock<Vec<Component>> =
+        std::sync::LazyLock::new(|| [crate::site::COMPONENTS, &[toy(true)]].concat());
+
+    #[test]
+    fn a_toy_component_is_picked_up_by_every_loop_over_the_registry() {
+        let mut s = reference_sources(false);
+        s.templates.push((
+            "toy/configmap.yaml.j2".into(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: toy\n  namespace: toy\ndata:\n  site: {{ name }}\n".into(),
+        ));
+        // Its chart is not pinned: the chart rule names it.
+        let err = build_with(&s, &store(), &TOY).unwrap_err();
+        let msgs: Vec<_> = err.iter().map(|d| (d.code, d.message.clone())).collect();
+        assert!(
+            msgs.iter().any(|(c, m)| *c == diag::CHART_MISSING
+                && m.contains("component `toy` needs the `toy-chart` chart")),
+            "{msgs:?}"
+        );
+        // Its secret field is one of the site's: the identity rule checks where it goes.
+        let err = build_with(&s, &store(), &TOY_WITH_SECRET).unwrap_err();
+        assert!(
+            err.iter().any(|d| d.code == diag::SECRET_MISMATCH
+                && d.message.contains("goes to toy/toy-keys key KEY")),
+            "{err:?}"
+        );
+        // Pinned, it builds: its own unit, after what it needs, with its SealedSecret.
+        let site = s.get(s.find("site.toml").unwrap()).unwrap().text.replacen(
+            "[charts.sealed-secrets]",
+            "[charts.toy-chart]\nrepository = \"https://example.org/charts\"\nversion = \"1.0.0\"\n[charts.sealed-secrets]",
+            1,
+        );
+        let mut pinned = Sources::new();
+        pinned.add("site.toml", site);
+        for (_, f) in s.files().skip(1) {
+            pinned.add(f.path.clone(), f.text.clone());
+        }
+        pinned.templates = s.templates.clone();
+        let b = build_with(&pinned, &store(), &TOY).unwrap();
+        let toy = b
+            .units
+            .iter()
+            .find(|u| u.name == "toy")
+            .expect("a toy unit");
+        assert!(
+            toy.depends_on.contains(&"traefik".to_owned()),
+            "{:?}",
+            toy.depends_on
+        );
+        let objects: Vec<String> = b
+            .manifests
+            .iter()
+            .filter(|m| m.unit == "toy")
+            .map(|m| m.id.to_string())
+            .collect();
+        assert_eq!(objects, ["ConfigMap toy/toy"]);
+        let cm = b
+            .manifests
+            .iter()
+            .find(|m| m.id.kind == "ConfigMap" && m.id.name == "toy")
+            .unwrap();
+        assert_eq!(
+            cm.value["metadata"]["labels"]["app.kubernetes.io/component"],
+            "toy"
+        );
     }
 
     #[test]
