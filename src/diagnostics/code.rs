@@ -1,7 +1,20 @@
 //! The registry of diagnostic codes: one row per code, never renumbered. `casa-build explain
 //! CODE` prints a row; a test checks every code is used by a rule and covered by a bad input.
+//!
+//! Ranges, so that codes added side by side never collide: CB001-CB009 loading the files,
+//! CB010-CB049 the rules of the first site model (network, storage, nodes, instances,
+//! secrets), CB050-CB059 the build stages after `check` (render, schemas, references, the
+//! tree), CB060-CB079 components and their alternatives, CB080-CB099 rules encoding what the
+//! consuming controllers accept, CB100-CB119 limits and grammars of hostile or careless
+//! input, CB120-CB139 findings of the danger review.
 
 use super::Severity;
+
+/// Whether a code is reported by the build stages after `check` (render, schemas,
+/// references, the tree) rather than by `check` itself.
+pub fn is_build_stage(code: &str) -> bool {
+    ("CB050"..="CB059").contains(&code)
+}
 
 /// A stable diagnostic code such as `CB012`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
