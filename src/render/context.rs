@@ -83,17 +83,35 @@ pub(super) fn unit_context(site: &Site, unit: &Unit) -> Value {
     v["authorize_url"] = json!(format!("{issuer}/auth"));
     v["token_url"] = json!(format!("{issuer}/token"));
     v["userdata_url"] = json!(format!("{issuer}/userinfo"));
-    let default_worker = site.spec.dask.worker_image.to_string();
+    // The z2jh release the hub runs: the hub's authenticator settings differ between
+    // oauthenticator 16 (z2jh 3.x) and 17 (z2jh 4.x).
+    v["hub_version"] = json!(spec.hub_chart.clone().or_else(|| {
+        site.spec
+            .charts
+            .get_ref()
+            .get("jupyterhub")
+            .map(|c| c.version.clone())
+    }));
+    // KubeSpawner's memory traits take K/M/G/T only (`Quantity::byte_spec`).
+    v["memory"] = json!({
+        "guarantee": spec.singleuser.memory_guarantee.byte_spec(),
+        "limit": spec.singleuser.memory_limit.byte_spec(),
+    });
+    v["dask_worker_memory"] = json!(site.spec.dask.worker_memory.byte_spec());
+    let default_worker = site.spec.dask.worker_image.get_ref();
     v["profiles"] = spec
         .profile
         .iter()
         .map(|p| {
+            let worker = p.worker_image.as_ref().map_or(default_worker, |w| w.get_ref());
             json!({
                 "display_name": p.display_name,
                 "description": p.description,
                 "default": p.default,
                 "image": p.image.get_ref().to_string(),
-                "worker_image": p.worker_image.as_ref().map_or(default_worker.clone(), |w| w.get_ref().to_string()),
+                "worker_image": worker.to_string(),
+                "worker_repository": worker.repository(),
+                "worker_tag": worker.tag().unwrap_or_default(),
             })
         })
         .collect();

@@ -66,7 +66,8 @@ pub struct Auth {
     /// The Dex static client of this hub.
     #[schemars(with = "String")]
     pub client: Spanned<String>,
-    /// Text of the login button.
+    /// The name on the login button, which reads `Sign in with <login_service>`
+    /// (JupyterHub's `templates/login.html`), e.g. `CMS SSO`.
     pub login_service: String,
     #[serde(default)]
     pub admin_users: Vec<String>,

@@ -18,6 +18,23 @@ impl Quantity {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// The size in the one form JupyterHub's and dask-gateway's memory traits accept: an
+    /// integer with a binary suffix `K`, `M`, `G` or `T` (1024-based), or plain bytes.
+    /// Kubernetes suffixes (`Gi`, decimal `G`) are refused there with a TraitError
+    /// (jupyterhub/jupyterhub@5.5.0 `jupyterhub/traitlets.py` `ByteSpecification`,
+    /// dask/dask-gateway@2026.3.0 `dask_gateway_server/traitlets.py` `MemoryLimit`).
+    /// The largest suffix that keeps the value exact is used: `4Gi` -> `4G`, `1536Mi` ->
+    /// `1536M`, decimal `4G` -> `3906250K`; fractions of a byte are dropped.
+    pub fn byte_spec(&self) -> String {
+        let bytes = self.value.max(0.0).floor() as u64;
+        for (suffix, unit) in [("T", 1u64 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
+            if bytes > 0 && bytes % unit == 0 {
+                return format!("{}{suffix}", bytes / unit);
+            }
+        }
+        bytes.to_string()
+    }
 }
 
 const SUFFIXES: &[(&str, f64)] = &[
@@ -123,6 +140,19 @@ mod tests {
         for bad in ["10GB", "Gi", "", "1.2.3Gi", "-1Gi", ".5", "ten"] {
             assert!(bad.parse::<Quantity>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn byte_spec_is_exact_with_binary_suffixes() {
+        let spec = |q: &str| q.parse::<Quantity>().unwrap().byte_spec();
+        assert_eq!(spec("4Gi"), "4G");
+        assert_eq!(spec("16Gi"), "16G");
+        assert_eq!(spec("1536Mi"), "1536M");
+        assert_eq!(spec("2Ti"), "2T");
+        assert_eq!(spec("4G"), "3906250K");
+        assert_eq!(spec("1000"), "1000");
+        assert_eq!(spec("0"), "0");
+        assert_eq!(spec("1.5Ki"), "1536");
     }
 
     #[test]
