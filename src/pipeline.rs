@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use crate::check::{SchemaStore, check_references, check_schemas};
+use crate::check::{
+    SchemaStore, check_dask_netpol, check_references, check_schemas, check_traefik_rbac,
+};
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::manifest::Manifest;
 use crate::manifest::Unit;
@@ -51,6 +53,8 @@ pub fn build_with(
     let units = units(&site);
     diags.extend(check_schemas(&site, schemas, &manifests));
     diags.extend(check_references(&site, &manifests, &units));
+    diags.extend(check_traefik_rbac(&manifests));
+    diags.extend(check_dask_netpol(&manifests));
     if diags.has_errors() {
         return Err(sorted(diags, sources));
     }

@@ -2,16 +2,20 @@
 //! Kubernetes version, CRDs by group/kind/version, a HelmRelease's values against its chart's
 //! schema merged over the chart's defaults), and the references between objects.
 
+mod dask_netpol;
 mod refs;
 pub mod schema;
+mod traefik_rbac;
 
 use serde_json::Value;
 
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::manifest::Manifest;
 use crate::site::Site;
+pub use dask_netpol::check_dask_netpol;
 pub use refs::check_references;
 pub use schema::{Lookup, SchemaError, SchemaStore, Violation};
+pub use traefik_rbac::check_traefik_rbac;
 
 /// Checks each manifest against the store; unknown kinds are errors unless the site allows
 /// them.

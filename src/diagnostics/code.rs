@@ -13,8 +13,12 @@ use super::Severity;
 /// Whether a code is reported by the build stages after `check` (render, schemas,
 /// references, the tree) rather than by `check` itself.
 pub fn is_build_stage(code: &str) -> bool {
-    ("CB050"..="CB059").contains(&code)
+    ("CB050"..="CB059").contains(&code) || BUILD_STAGE_RULES.contains(&code)
 }
+
+/// Rules of CB080-CB099 that read the rendered objects (the build stage) rather than the
+/// site, tested by pipeline and CLI cases instead of the bad-input corpus.
+const BUILD_STAGE_RULES: &[&str] = &["CB080", "CB081"];
 
 /// A stable diagnostic code such as `CB012`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -227,6 +231,14 @@ codes! {
         "a reference between generated objects does not resolve (Flux path, dependsOn, source, Secret)",
         "Flux would stall on it in the cluster",
         "fix the reference or declare the Secret external";
+    TRAEFIK_PROVIDER_RBAC = "CB080", "traefik-provider-rbac", Error,
+        "a Traefik of the tree runs the kubernetescrd provider without RBAC to list and watch everything the provider watches",
+        "the provider serves no route until all its caches sync; a forbidden list blocks it forever while /ping stays healthy (traefik v3.7 pkg/provider/kubernetes/crd/client.go WatchAll)",
+        "grant list and watch on the resources named (traefik.io routes, middlewares, transports, TLS options and stores, TraefikServices; services, endpointslices, configmaps, secrets) in each watched namespace, and add --providers.kubernetescrd.disableClusterScopeResources=true or a ClusterRole for nodes";
+    DASK_NETWORK_POLICY = "CB081", "dask-network-policy", Error,
+        "z2jh's user-pod NetworkPolicy would block a path the site declares (Tier-2 Dask workers in, dask-gateway or Triton out)",
+        "the policy is on by default, admits only the notebook port and no private addresses; the user's Dask cluster or inference call would time out",
+        "add the singleuser.networkPolicy ingress/egress rule named in the message (templates/jupyterhub/helmrelease.yaml.j2 writes them), or disable the policy on purpose";
 }
 
 #[cfg(test)]

@@ -103,7 +103,10 @@ pub(super) fn unit_context(site: &Site, unit: &Unit) -> Value {
         .profile
         .iter()
         .map(|p| {
-            let worker = p.worker_image.as_ref().map_or(default_worker, |w| w.get_ref());
+            let worker = p
+                .worker_image
+                .as_ref()
+                .map_or(default_worker, |w| w.get_ref());
             json!({
                 "display_name": p.display_name,
                 "description": p.description,

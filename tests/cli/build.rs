@@ -174,6 +174,60 @@ fn a_wrong_object_is_caught_by_its_schema_and_out_is_left_alone() {
         .run();
 }
 
+/// The reference site with one built-in template overridden by `edit` of its text.
+#[track_caller]
+fn reference_with(template: &str, edit: impl Fn(&str) -> String) -> Cli {
+    let cli = Cli::new()
+        .args(["build", "--schemas"])
+        .arg(schemas())
+        .reference_site();
+    let dir = cli.site_dir().to_path_buf();
+    let builtin = read(&path(&format!("templates/{template}")));
+    let changed = edit(&builtin);
+    assert_ne!(changed, builtin, "the edit changed nothing");
+    let target = dir.join("templates").join(template);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::write(target, changed).unwrap();
+    cli
+}
+
+#[test]
+fn a_dask_traefik_without_the_provider_rbac_is_caught() {
+    // The reference tree passes (the freshness and snapshot tests build it); the Role as it
+    // was before, without the flag, is refused with what is missing.
+    reference_with("dask/traefik.yaml.j2", |t| {
+        t.replace(
+            "            - --providers.kubernetescrd.disableClusterScopeResources=true\n",
+            "",
+        )
+        .replace(r#""ingressroutes", "#, "")
+    })
+    .code(2)
+    .stderr_has("error[CB080]")
+    .stderr_has("Deployment.apps cmsaf-prod/dask-traefik")
+    .stderr_has("traefik.io/ingressroutes in cmsaf-prod")
+    .stderr_has("core/nodes cluster-wide")
+    .site_unchanged()
+    .run();
+}
+
+#[test]
+fn a_user_pod_policy_that_blocks_dask_is_caught() {
+    reference_with("jupyterhub/helmrelease.yaml.j2", |t| {
+        t.replace("app: dask-traefik", "app: someone-else").replace(
+            "kubernetes.io/metadata.name: {{ site.triton.namespace }}",
+            "kubernetes.io/metadata.name: elsewhere",
+        )
+    })
+    .code(2)
+    .stderr_has("error[CB081]")
+    .stderr_has("HelmRelease.helm.toolkit.fluxcd.io cmsaf-prod/jupyterhub")
+    .stderr_has("Deployment cmsaf-prod/dask-traefik to user pods on 8786 (ingress)")
+    .stderr_has("Triton in triton on 8001")
+    .site_unchanged()
+    .run();
+}
+
 #[test]
 fn an_invalid_site_leaves_out_byte_for_byte() {
     let run = build(Some(SMALL_SITE));

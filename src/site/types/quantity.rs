@@ -28,7 +28,12 @@ impl Quantity {
     /// `1536M`, decimal `4G` -> `3906250K`; fractions of a byte are dropped.
     pub fn byte_spec(&self) -> String {
         let bytes = self.value.max(0.0).floor() as u64;
-        for (suffix, unit) in [("T", 1u64 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
+        for (suffix, unit) in [
+            ("T", 1u64 << 40),
+            ("G", 1 << 30),
+            ("M", 1 << 20),
+            ("K", 1 << 10),
+        ] {
             if bytes > 0 && bytes % unit == 0 {
                 return format!("{}{suffix}", bytes / unit);
             }
