@@ -137,7 +137,7 @@ pub fn check_traefik_rbac(manifests: &[Manifest]) -> Diagnostics {
             let repo = image.split(['@', ':']).next().unwrap_or("");
             let args = strs(c.get("args"));
             if !(repo == "traefik" || repo.ends_with("/traefik"))
-                || !args.iter().any(|a| *a == "--providers.kubernetescrd")
+                || !args.contains(&"--providers.kubernetescrd")
             {
                 continue;
             }
@@ -159,9 +159,8 @@ pub fn check_traefik_rbac(manifests: &[Manifest]) -> Diagnostics {
             if namespaces.is_empty() {
                 missing.push("(no --providers.kubernetescrd.namespaces: every namespace, which needs a ClusterRole)".to_owned());
             }
-            let cluster_scope = !args
-                .iter()
-                .any(|a| *a == "--providers.kubernetescrd.disableClusterScopeResources=true");
+            let cluster_scope =
+                !args.contains(&"--providers.kubernetescrd.disableClusterScopeResources=true");
             if cluster_scope && !allows(&rules_for(manifests, sa, ns, None), "", "nodes") {
                 missing.push("core/nodes cluster-wide".to_owned());
             }

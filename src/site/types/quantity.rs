@@ -34,7 +34,7 @@ impl Quantity {
             ("M", 1 << 20),
             ("K", 1 << 10),
         ] {
-            if bytes > 0 && bytes % unit == 0 {
+            if bytes > 0 && bytes.is_multiple_of(unit) {
                 return format!("{}{suffix}", bytes / unit);
             }
         }
