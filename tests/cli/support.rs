@@ -45,6 +45,8 @@ pub struct Cli {
     stderr_has: Vec<String>,
     never: Vec<String>,
     site_unchanged: bool,
+    env: Vec<(OsString, OsString)>,
+    memory_limit_kib: Option<u64>,
 }
 
 impl Cli {
@@ -59,7 +61,22 @@ impl Cli {
             stderr_has: Vec::new(),
             never: Vec::new(),
             site_unchanged: false,
+            env: Vec::new(),
+            memory_limit_kib: None,
         }
+    }
+
+    /// Sets an environment variable for the run. `KUBECONFIG` and `KUBERNETES_SERVICE_HOST`
+    /// are otherwise removed, so that no run finds the machine's own cluster.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs under `ulimit -v` (address space, KiB): a run that tries to hold more fails.
+    pub fn memory_limit_kib(mut self, kib: u64) -> Self {
+        self.memory_limit_kib = Some(kib);
+        self
     }
 
     pub fn args<I, S>(mut self, args: I) -> Self
@@ -162,7 +179,24 @@ impl Cli {
             .collect::<Vec<_>>()
             .join(" ");
 
-        let mut child = Command::new(env!("CARGO_BIN_EXE_casa-build"))
+        let bin = env!("CARGO_BIN_EXE_casa-build");
+        let mut command = match self.memory_limit_kib {
+            Some(kib) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
+                    .arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        command
+            .env_remove("KUBECONFIG")
+            .env_remove("KUBERNETES_SERVICE_HOST");
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        let mut child = command
             .args(&args)
             .current_dir(cwd.path())
             .env_remove("RUST_BACKTRACE")
