@@ -110,9 +110,19 @@ pub enum Command {
         /// With --live: compare with a server-side apply dry run, as `kubectl diff` does
         #[arg(long, conflicts_with = "base")]
         server_side: bool,
-        /// With --live: give up when the cluster has not answered within this many seconds
-        #[arg(long, value_name = "SECONDS", default_value_t = 30, conflicts_with = "base", value_parser = clap::value_parser!(u64).range(1..=3600))]
-        timeout: u64,
+        /// With --live: the whole run (credentials, --wait, the comparison) ends within this:
+        /// 30s, 2m, 1h30m, or a number of seconds
+        #[arg(
+            long,
+            value_name = "DURATION",
+            default_value = "30s",
+            conflicts_with = "base"
+        )]
+        timeout: crate::diff::live::Timeout,
+        /// With --live: first wait until every Flux unit is Ready at the built commit (exit 1
+        /// listing those that are not when --timeout ends)
+        #[arg(long, requires = "live")]
+        wait: bool,
     },
     /// Build, then commit the changes under out/ (and nothing else) to git
     Commit {

@@ -1,15 +1,16 @@
-//! `casa-build diff --live`: build the site, compare every object with the cluster, print the
-//! report. Exit 0 in sync; 1 drift, missing objects, orphans or kinds the cluster lacks; 2 an
-//! invalid site; 3 no cluster, no answer, or objects that could not be compared.
+//! `casa-build diff --live`: build the site, ask the cluster (and Flux) about every object,
+//! print the report. Exit 0 in sync and Flux ready at the built commit; 1 drift, missing
+//! objects, orphans, kinds the cluster lacks, or Flux units not ready (with `--wait`: still
+//! not ready when the timeout ended); 2 an invalid site; 3 no cluster, no credentials, no
+//! answer, or objects that could not be compared.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context;
 
 use super::{DiffFormat, Format, Outcome, print_diagnostics};
-use crate::diff::live::{self, Options};
+use crate::diff::live::{self, Form, Options, Timeout};
 use crate::pipeline::{build, open_schemas};
 use crate::sources::Sources;
 
@@ -20,7 +21,8 @@ pub(crate) struct LiveArgs<'a> {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub server_side: bool,
-    pub timeout: Duration,
+    pub timeout: Timeout,
+    pub wait: bool,
     pub format: DiffFormat,
 }
 
@@ -39,30 +41,67 @@ pub(crate) fn run(args: LiveArgs<'_>) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Invalid);
         }
     };
+    let revision = live::built_from(args.site);
     let opts = Options {
         kubeconfig: args.kubeconfig,
         context: args.context,
         server_side: args.server_side,
-        timeout: args.timeout,
+        timeout: args.timeout.as_duration(),
+        wait: args.wait,
     };
     // One thread is plenty: the work is waiting on the network, and the machine is shared.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = runtime.block_on(live::diff_live(&built.manifests, built.site.name(), &opts))?;
-    let text = match args.format {
-        DiffFormat::Text => live::text(&report),
-        DiffFormat::Markdown => live::markdown(&report),
-        DiffFormat::Json => serde_json::to_string_pretty(&live::json(&report))? + "\n",
+    let report = runtime.block_on(live::diff_live(
+        &built.manifests,
+        built.site.name(),
+        &revision,
+        &opts,
+    ))?;
+    let form = match args.format {
+        DiffFormat::Text => Form::Text,
+        DiffFormat::Markdown => Form::Markdown,
+        DiffFormat::Json => Form::Json,
     };
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    std::io::stdout()
+        .lock()
+        .write_all(report.render(form).as_bytes())?;
     let errors = report.errors();
     if errors > 0 {
         anyhow::bail!(
             "{errors} object{} could not be compared with the cluster (see the report)",
             if errors == 1 { "" } else { "s" }
         );
+    }
+    if let Some(live::Wait::TimedOut { after, .. }) = report.wait {
+        let not_ready: Vec<String> = report
+            .units_not_ready()
+            .iter()
+            .map(|u| {
+                let name = match &u.id.namespace {
+                    Some(ns) => format!("{ns}/{}", u.id.name),
+                    None => u.id.name.clone(),
+                };
+                format!("{} {name} ({})", u.id.kind, u.state.as_str())
+            })
+            .collect();
+        let at = revision
+            .short()
+            .map(|c| format!(" at {c}"))
+            .unwrap_or_default();
+        let message = format!(
+            "error: {} Flux unit{} not ready{at} after {:.0} s (--timeout {}): {}\n",
+            not_ready.len(),
+            if not_ready.len() == 1 { "" } else { "s" },
+            after.as_secs_f64(),
+            args.timeout,
+            not_ready.join(", ")
+        );
+        std::io::stderr()
+            .lock()
+            .write_all(report.redactor.redact(&message).as_bytes())?;
     }
     Ok(if report.has_differences() {
         Outcome::Differences

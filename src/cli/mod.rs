@@ -97,6 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             context,
             server_side,
             timeout,
+            wait,
         } => match base.as_deref() {
             Some(base) => diff::run(&diff::Options {
                 site: &site.site,
@@ -112,7 +113,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 kubeconfig,
                 context,
                 server_side,
-                timeout: std::time::Duration::from_secs(timeout),
+                timeout,
+                wait,
                 format,
             }),
             None => anyhow::bail!("diff needs --base REV or --live"),

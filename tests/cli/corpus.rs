@@ -819,7 +819,7 @@ static CASES: &[Case] = &[
         },
         stdin: None,
         code: 3,
-        says: &["cannot read kubeconfig", "failed to parse kubeconfig"],
+        says: &["cannot parse kubeconfig", "at line 3, column 11"],
         never: &[],
     },
     Case {
@@ -859,7 +859,7 @@ static CASES: &[Case] = &[
         },
         stdin: None,
         code: 3,
-        says: &["cannot use the kubeconfig", "current context"],
+        says: &["sets no current-context: give --context, one of: (none)"],
         never: &[],
     },
     Case {
@@ -884,7 +884,10 @@ static CASES: &[Case] = &[
         },
         stdin: None,
         code: 3,
-        says: &["cannot use the kubeconfig context \"nope\""],
+        says: &[
+            "context \"nope\" is not in kubeconfig",
+            "its contexts are: lab",
+        ],
         never: &[],
     },
     Case {

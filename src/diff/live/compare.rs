@@ -44,6 +44,16 @@ impl Status {
     }
 }
 
+/// Where an orphan was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Found {
+    /// A label-selected list returned it: it carries the site's labels.
+    Label,
+    /// A Flux Kustomization of the site lists it in `status.inventory`.
+    Inventory,
+}
+
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -53,6 +63,8 @@ pub struct Entry {
     pub diff: Option<String>,
     /// Why, where the status alone does not say it (the error, the orphan's source).
     pub detail: Option<String>,
+    /// For an orphan: how it was found (never empty then).
+    pub found: Vec<Found>,
 }
 
 /// What the cluster holds for one desired object.
@@ -80,6 +92,8 @@ pub struct Snapshot {
     pub others: Vec<(ResourceId, Value)>,
     /// The inventories of the live Flux Kustomizations the lists returned.
     pub inventories: Vec<Inventory>,
+    /// Kinds whose objects could not be searched for orphans, each with why.
+    pub unsearched: Vec<String>,
 }
 
 /// What one Flux Kustomization applied, from its `status.inventory.entries[].id`.
@@ -89,6 +103,8 @@ pub struct Inventory {
     pub kustomization: String,
     /// Its labels: only the inventories of the site's own Kustomizations count.
     pub labels: Value,
+    /// `spec.prune`: whether Flux deletes what leaves the inventory.
+    pub prune: bool,
     pub entries: Vec<String>,
 }
 
@@ -106,12 +122,29 @@ pub fn compare(desired: &[Manifest], site: &str, snap: &Snapshot, server_side: b
         .iter()
         .chain(desired.iter().map(|m| &m.id))
         .collect();
-    let mut orphans: BTreeMap<ResourceId, String> = BTreeMap::new();
+    // The endpoints controller copies a Service's labels onto its Endpoints and sets no
+    // owner (kubernetes@v1.33 pkg/controller/endpoint/endpoints_controller.go `syncService`:
+    // `newEndpoints.Labels = service.Labels`): those are the Service's, not orphans.
+    let services: BTreeSet<(Option<&str>, &str)> = desired_ids
+        .iter()
+        .copied()
+        .chain(snap.others.iter().map(|(id, _)| id))
+        .filter(|id| id.group.is_empty() && id.kind == "Service")
+        .map(|id| (id.namespace.as_deref(), id.name.as_str()))
+        .collect();
+    let mirrors_a_service = |id: &ResourceId| {
+        id.group.is_empty()
+            && id.kind == "Endpoints"
+            && services.contains(&(id.namespace.as_deref(), id.name.as_str()))
+    };
+    let mut orphans: BTreeMap<ResourceId, Sighting<'_>> = BTreeMap::new();
     for (id, live) in &snap.others {
-        if !desired_ids.contains(id) && is_orphan_candidate(live, site) {
+        if !desired_ids.contains(id) && is_orphan_candidate(live, site) && !mirrors_a_service(id) {
             orphans
                 .entry(id.clone())
-                .or_insert_with(|| format!("labelled {PART_OF}={site}, not in the tree"));
+                .or_default()
+                .found
+                .insert(Found::Label);
         }
     }
     for inv in snap
@@ -119,26 +152,59 @@ pub fn compare(desired: &[Manifest], site: &str, snap: &Snapshot, server_side: b
         .iter()
         .filter(|inv| inv.labels[PART_OF].as_str() == Some(site))
     {
-        let kustomization = &inv.kustomization;
         for entry in &inv.entries {
             let Some(id) = parse_inventory_id(entry) else {
                 continue;
             };
             if !desired_ids.contains(&id) {
-                orphans.entry(id).or_insert_with(|| {
-                    format!("in the inventory of Kustomization {kustomization}, not in the tree")
-                });
+                let o = orphans.entry(id).or_default();
+                o.found.insert(Found::Inventory);
+                o.listed_by.push((inv.kustomization.as_str(), inv.prune));
             }
         }
     }
-    out.extend(orphans.into_iter().map(|(id, detail)| Entry {
+    out.extend(orphans.into_iter().map(|(id, o)| Entry {
         id,
         status: Status::Orphan,
         diff: None,
-        detail: Some(detail),
+        detail: Some(orphan_detail(site, &o.found, &o.listed_by)),
+        found: o.found.into_iter().collect(),
     }));
     out.sort_by(|a, b| a.id.cmp(&b.id).then(a.status.cmp(&b.status)));
     out
+}
+
+/// How one orphan was found, and the Kustomizations (with their `prune`) that still list it.
+#[derive(Default)]
+struct Sighting<'a> {
+    found: BTreeSet<Found>,
+    listed_by: Vec<(&'a str, bool)>,
+}
+
+/// Where an orphan was found and what Flux will do about it: an object in the inventory of a
+/// Kustomization with `prune: true` is deleted when Flux next applies the tree; one that no
+/// inventory lists stays until someone deletes it.
+fn orphan_detail(site: &str, found: &BTreeSet<Found>, listed_by: &[(&str, bool)]) -> String {
+    let names: Vec<&str> = listed_by.iter().map(|(k, _)| *k).collect();
+    let inventory = match names.as_slice() {
+        [] => String::new(),
+        [one] => format!("in the inventory of Kustomization {one}"),
+        many => format!("in the inventories of Kustomizations {}", many.join(", ")),
+    };
+    let labelled = format!("labelled {PART_OF}={site}");
+    let fate = if listed_by.iter().any(|(_, prune)| *prune) {
+        "Flux deletes it when it next applies the tree (prune)"
+    } else if listed_by.is_empty() {
+        "no Flux inventory lists it: Flux will not delete it"
+    } else {
+        "prune is off: Flux leaves it in place"
+    };
+    let source = match (found.contains(&Found::Label), inventory.is_empty()) {
+        (true, true) => labelled,
+        (true, false) => format!("{labelled} and {inventory}"),
+        (false, _) => format!("{inventory}, without the site's labels"),
+    };
+    format!("{source}, not in the tree; {fate}")
 }
 
 fn compare_one(id: ResourceId, m: &Manifest, observed: &Observed, server_side: bool) -> Entry {
@@ -147,6 +213,7 @@ fn compare_one(id: ResourceId, m: &Manifest, observed: &Observed, server_side: b
         status,
         diff,
         detail,
+        found: Vec::new(),
     };
     match observed {
         Observed::NotServed => entry(
@@ -708,6 +775,15 @@ mod tests {
         };
         snap.others = vec![
             (id("old"), labelled("old", "flatiron")),
+            (id("stray"), labelled("stray", "flatiron")),
+            // What the endpoints controller makes of Service `old`: the Service's, not an orphan.
+            (
+                ResourceId {
+                    kind: "Endpoints".into(),
+                    ..id("old")
+                },
+                labelled("old", "flatiron"),
+            ),
             (id("elsewhere"), labelled("elsewhere", "other-site")),
             (id("from-sealed-secret"), owned),
         ];
@@ -715,6 +791,7 @@ mod tests {
             Inventory {
                 kustomization: "flux-system/triton".into(),
                 labels: json!({PART_OF: "flatiron"}),
+                prune: true,
                 entries: vec![
                     "triton_triton_apps_Deployment".into(),
                     "triton_old__Service".into(),
@@ -724,6 +801,7 @@ mod tests {
             Inventory {
                 kustomization: "flux-system/other".into(),
                 labels: json!({PART_OF: "other-site"}),
+                prune: true,
                 entries: vec!["triton_other__Service".into()],
             },
         ];
@@ -731,13 +809,21 @@ mod tests {
         let orphans: Vec<String> = entries
             .iter()
             .filter(|e| e.status == Status::Orphan)
-            .map(|e| format!("{} ({})", e.id, e.detail.as_deref().unwrap_or("")))
+            .map(|e| {
+                format!(
+                    "{} {:?} ({})",
+                    e.id,
+                    e.found,
+                    e.detail.as_deref().unwrap_or("")
+                )
+            })
             .collect();
         assert_eq!(
             orphans,
             [
-                "Service triton/old (labelled app.kubernetes.io/part-of=flatiron, not in the tree)",
-                "ClusterRole.rbac.authorization.k8s.io system:admin (in the inventory of Kustomization flux-system/triton, not in the tree)",
+                "Service triton/old [Label, Inventory] (labelled app.kubernetes.io/part-of=flatiron and in the inventory of Kustomization flux-system/triton, not in the tree; Flux deletes it when it next applies the tree (prune))",
+                "Service triton/stray [Label] (labelled app.kubernetes.io/part-of=flatiron, not in the tree; no Flux inventory lists it: Flux will not delete it)",
+                "ClusterRole.rbac.authorization.k8s.io system:admin [Inventory] (in the inventory of Kustomization flux-system/triton, without the site's labels, not in the tree; Flux deletes it when it next applies the tree (prune))",
             ],
         );
     }

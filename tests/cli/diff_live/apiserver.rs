@@ -1,17 +1,22 @@
 //! An in-process stand-in for kube-apiserver on 127.0.0.1 (a random port), for `diff --live`.
 //!
 //! It answers the way the real server does in `../shared/fixtures/apiserver-replays/v1-36/`:
-//! `/apis` is the recorded APIGroupList plus the site's CRD groups; resource lists, objects
-//! after defaulting (imagePullPolicy, terminationMessagePath, strategy, ...) with the metadata
-//! the server adds (uid, resourceVersion, generation, creationTimestamp, managedFields); errors
-//! as `Status` objects (404, 403, 401, 422, 503), except the plain-text `404 page not found`
-//! the apiserver gives for a group it does not serve. Plain HTTP/1.1 over std::net, a thread
-//! per connection: nothing to build beyond the test binary.
+//! `/apis` is the recorded APIGroupList (its groups and versions as far as this server serves
+//! them) plus the groups of the CRDs it serves; resource lists; objects after defaulting
+//! (imagePullPolicy, terminationMessagePath, strategy, ...) with the metadata the server adds
+//! (uid, resourceVersion, generation, creationTimestamp, managedFields); metadata-only lists
+//! (`PartialObjectMetadataList`) when the client asks for them; errors as `Status` objects
+//! (404, 403, 401, 406, 422, 429 with `Retry-After`, 5xx), except the plain-text `404 page not
+//! found` the apiserver gives for a group it does not serve. The kinds it serves are those of a
+//! v1.33 server ([`builtin`], from k8s-openapi's generated types) and of the site's upstream
+//! CRDs (`../shared/schemas/crds/<project>/`, [`crds`]). Plain HTTP/1.1 over std::net, or TLS
+//! with the fixture certificate in `tests/fixtures/tls/`; a thread per connection.
 //!
 //! Like kube's mock verifier it checks what it is asked: a bearer token on every request, the
-//! label selector on every LIST, `dryRun=All`, `fieldManager=casa-build` and `force=true` on
-//! every PATCH. Violations are collected and a test asserts there are none.
+//! site's label selector on every LIST, `dryRun=All`, `fieldManager=casa-build` and
+//! `force=true` on every PATCH. Violations are collected and a test asserts there are none.
 
+use std::any::TypeId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -19,20 +24,28 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
 pub const TOKEN: &str = "replay-token";
-pub const SELECTOR: &str = "app.kubernetes.io/managed-by=casa-build";
+/// The label selector the site's lists must carry (`app.kubernetes.io/managed-by` and
+/// `app.kubernetes.io/part-of` of the site).
+pub fn selector(site: &str) -> String {
+    format!("app.kubernetes.io/managed-by=casa-build,app.kubernetes.io/part-of={site}")
+}
+pub const METADATA_LIST: &str = "as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
 
 /// A kind the server serves.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
     pub group: String,
     pub version: String,
     pub kind: String,
     pub plural: String,
     pub namespaced: bool,
+    /// Whether `list` is among its verbs (`tokenreviews` and the like are create-only).
+    pub listable: bool,
 }
 
 impl Resource {
@@ -54,6 +67,156 @@ impl Resource {
     }
 }
 
+fn resource<T: k8s_openapi::Resource>(listable: bool) -> Resource
+where
+    T::Scope: 'static,
+{
+    Resource {
+        group: T::GROUP.to_owned(),
+        version: T::VERSION.to_owned(),
+        kind: T::KIND.to_owned(),
+        plural: T::URL_PATH_SEGMENT.to_owned(),
+        namespaced: TypeId::of::<T::Scope>() == TypeId::of::<k8s_openapi::NamespaceResourceScope>(),
+        listable,
+    }
+}
+
+/// The GA kinds a v1.33 API server serves by default, with the names and scopes k8s-openapi
+/// generated from its OpenAPI document: every listable one, and some create-only ones.
+pub fn builtin() -> Vec<Resource> {
+    use k8s_openapi::api::{
+        admissionregistration, apps, authentication, authorization, autoscaling, batch,
+        certificates, coordination, core, discovery, events, flowcontrol, networking, node, policy,
+        rbac, scheduling, storage,
+    };
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions;
+    use k8s_openapi::kube_aggregator::pkg::apis::apiregistration;
+    macro_rules! kinds {
+        ($listable:expr; $($t:ty),* $(,)?) => { vec![$(resource::<$t>($listable)),*] };
+    }
+    let mut out = kinds![true;
+        admissionregistration::v1::MutatingWebhookConfiguration,
+        admissionregistration::v1::ValidatingAdmissionPolicy,
+        admissionregistration::v1::ValidatingAdmissionPolicyBinding,
+        admissionregistration::v1::ValidatingWebhookConfiguration,
+        apps::v1::ControllerRevision,
+        apps::v1::DaemonSet,
+        apps::v1::Deployment,
+        apps::v1::ReplicaSet,
+        apps::v1::StatefulSet,
+        autoscaling::v1::HorizontalPodAutoscaler,
+        autoscaling::v2::HorizontalPodAutoscaler,
+        batch::v1::CronJob,
+        batch::v1::Job,
+        certificates::v1::CertificateSigningRequest,
+        coordination::v1::Lease,
+        core::v1::ComponentStatus,
+        core::v1::ConfigMap,
+        core::v1::Endpoints,
+        core::v1::Event,
+        core::v1::LimitRange,
+        core::v1::Namespace,
+        core::v1::Node,
+        core::v1::PersistentVolume,
+        core::v1::PersistentVolumeClaim,
+        core::v1::Pod,
+        core::v1::PodTemplate,
+        core::v1::ReplicationController,
+        core::v1::ResourceQuota,
+        core::v1::Secret,
+        core::v1::Service,
+        core::v1::ServiceAccount,
+        discovery::v1::EndpointSlice,
+        events::v1::Event,
+        flowcontrol::v1::FlowSchema,
+        flowcontrol::v1::PriorityLevelConfiguration,
+        networking::v1::Ingress,
+        networking::v1::IngressClass,
+        networking::v1::IPAddress,
+        networking::v1::NetworkPolicy,
+        networking::v1::ServiceCIDR,
+        node::v1::RuntimeClass,
+        policy::v1::PodDisruptionBudget,
+        rbac::v1::ClusterRole,
+        rbac::v1::ClusterRoleBinding,
+        rbac::v1::Role,
+        rbac::v1::RoleBinding,
+        scheduling::v1::PriorityClass,
+        storage::v1::CSIDriver,
+        storage::v1::CSINode,
+        storage::v1::CSIStorageCapacity,
+        storage::v1::StorageClass,
+        storage::v1::VolumeAttachment,
+        apiextensions::v1::CustomResourceDefinition,
+        apiregistration::v1::APIService,
+    ];
+    out.extend(kinds![false;
+        core::v1::Binding,
+        authentication::v1::TokenReview,
+        authentication::v1::SelfSubjectReview,
+        authorization::v1::SubjectAccessReview,
+        authorization::v1::SelfSubjectAccessReview,
+        authorization::v1::LocalSubjectAccessReview,
+    ]);
+    out
+}
+
+/// The kinds of the site's upstream CRDs (`../shared/schemas/crds/<project>/*.yaml`, the
+/// project folders; group folders hold schemas), each served version.
+pub fn crds() -> Vec<Resource> {
+    let root = crate::support::path("../shared/schemas/crds");
+    let mut out = Vec::new();
+    let mut projects: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("read {}: {e}", root.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().contains('.'))
+        .collect();
+    projects.sort();
+    for project in projects {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&project)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            for crd in docs
+                .iter()
+                .filter(|d| d["kind"] == "CustomResourceDefinition")
+            {
+                let spec = &crd["spec"];
+                for v in spec["versions"].as_array().into_iter().flatten() {
+                    if v["served"] != true {
+                        continue;
+                    }
+                    let r = Resource {
+                        group: spec["group"].as_str().unwrap().to_owned(),
+                        version: v["name"].as_str().unwrap().to_owned(),
+                        kind: spec["names"]["kind"].as_str().unwrap().to_owned(),
+                        plural: spec["names"]["plural"].as_str().unwrap().to_owned(),
+                        namespaced: spec["scope"] == "Namespaced",
+                        listable: true,
+                    };
+                    if !out.contains(&r) {
+                        out.push(r);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What the test cluster serves: the built-in kinds and the site's CRDs.
+pub fn catalog() -> Vec<Resource> {
+    let mut all = builtin();
+    all.extend(crds());
+    all
+}
+
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -61,41 +224,96 @@ pub struct Request {
     pub path: String,
     pub query: BTreeMap<String, String>,
     pub content_type: Option<String>,
+    pub accept: Option<String>,
     pub body: String,
+    pub at: Instant,
 }
 
 #[derive(Default)]
 struct State {
     resources: Vec<Resource>,
+    /// The site whose labels every LIST must select.
+    site: String,
     /// (apiVersion, kind, namespace, name) -> the stored object.
     objects: BTreeMap<(String, String, Option<String>, String), Value>,
     forbidden: BTreeSet<String>,
-    /// Resource name -> how many more requests on it answer with this code.
-    failing: BTreeMap<String, (usize, u16)>,
+    /// Resource name -> how many more requests on it answer with this code, and the
+    /// `Retry-After` seconds sent with it.
+    failing: BTreeMap<String, (usize, u16, Option<u64>)>,
+    /// Resources whose LIST answers carry this many bytes more, whatever `limit` says.
+    oversized: BTreeMap<String, usize>,
+    /// Resources that cannot answer with metadata only (406), as some aggregated APIs.
+    no_metadata: BTreeSet<String>,
+    /// Edits applied to stored objects once their resource has been listed so many times.
+    later: Vec<Later>,
+    lists: BTreeMap<String, usize>,
+    /// The bearer token requests must carry.
+    token: String,
     requests: Vec<Request>,
     violations: Vec<String>,
     next_rv: u64,
 }
 
+/// An edit due after `after` LISTs of `resource`, to the object `key` (`namespace/name`).
+struct Later {
+    resource: String,
+    after: usize,
+    key: String,
+    edit: Box<dyn FnMut(&mut Value) + Send>,
+}
+
 /// A running server; stops when dropped.
 pub struct ApiServer {
     addr: SocketAddr,
+    tls: bool,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
+/// The fixture certificate and key the TLS server presents (`tests/fixtures/tls/`).
+pub fn tls_fixture(name: &str) -> PathBuf {
+    crate::support::path("tests/fixtures/tls").join(name)
+}
+
 impl ApiServer {
-    /// Serves `resources`, holding no objects yet.
+    /// Serves `resources` over plain HTTP for site `flatiron`, holding no objects yet.
     pub fn start(resources: Vec<Resource>) -> Self {
+        Self::spawn(resources, None)
+    }
+
+    /// The same over TLS, presenting the self-signed `selfsigned.pem` (its own CA).
+    pub fn start_tls(resources: Vec<Resource>) -> Self {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_file_iter(tls_fixture("selfsigned.pem"))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(tls_fixture("selfsigned.key")).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        Self::spawn(resources, Some(Arc::new(config)))
+    }
+
+    fn spawn(resources: Vec<Resource>, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local address");
         let state = Arc::new(Mutex::new(State {
             resources,
+            site: "flatiron".to_owned(),
+            token: TOKEN.to_owned(),
             next_rv: 1000,
             ..State::default()
         }));
         let stop = Arc::new(AtomicBool::new(false));
+        let secure = tls.is_some();
         let thread = {
             let state = Arc::clone(&state);
             let stop = Arc::clone(&stop);
@@ -105,13 +323,24 @@ impl ApiServer {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
+                    let _ = conn.set_nodelay(true);
                     let state = Arc::clone(&state);
-                    std::thread::spawn(move || serve_connection(conn, &state));
+                    let tls = tls.clone();
+                    std::thread::spawn(move || match tls {
+                        Some(config) => {
+                            let Ok(session) = rustls::ServerConnection::new(config) else {
+                                return;
+                            };
+                            serve_connection(rustls::StreamOwned::new(session, conn), &state);
+                        }
+                        None => serve_connection(conn, &state),
+                    });
                 }
             })
         };
         Self {
             addr,
+            tls: secure,
             state,
             stop,
             thread: Some(thread),
@@ -119,11 +348,25 @@ impl ApiServer {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The site whose label selector LISTs must carry (default `flatiron`).
+    pub fn site(&self, site: &str) {
+        self.state().site = site.to_owned();
+    }
+
+    /// The bearer token requests must carry (default [`TOKEN`]).
+    pub fn token(&self, token: &str) {
+        self.state().token = token.to_owned();
     }
 
     /// Stores an object as the server would after it was applied: defaults filled in,
@@ -134,6 +377,11 @@ impl ApiServer {
         let rv = st.next_rv;
         let live = as_applied(desired, rv);
         st.objects.insert(object_key(&live), live);
+    }
+
+    /// Stores an object exactly as given (a recorded server answer, say).
+    pub fn store(&self, live: &Value) {
+        self.state().objects.insert(object_key(live), live.clone());
     }
 
     pub fn remove(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) {
@@ -172,16 +420,51 @@ impl ApiServer {
         f(obj);
     }
 
+    /// Once `resource` has been listed `after` times, `f` edits the stored object `key`
+    /// (`namespace/name` or `name`): a controller catching up between two polls.
+    pub fn edit_after(
+        &self,
+        resource: &str,
+        after: usize,
+        key: &str,
+        f: impl FnMut(&mut Value) + Send + 'static,
+    ) {
+        self.state().later.push(Later {
+            resource: resource.to_owned(),
+            after,
+            key: key.to_owned(),
+            edit: Box::new(f),
+        });
+    }
+
     /// Every request on `resource` (e.g. `sealedsecrets.bitnami.com`) is answered 403.
     pub fn forbid(&self, resource: &str) {
         self.state().forbidden.insert(resource.to_owned());
     }
 
-    /// The next `times` requests on `resource` are answered with `code` (429, 503, ...).
+    /// The next `times` requests on `resource` are answered with `code` (429, 503, ...);
+    /// a 429 says `Retry-After: 1`, as the API server's max-in-flight and priority-and-fairness
+    /// filters do (k8s.io/apiserver@v0.33 pkg/server/filters/maxinflight.go `tooManyRequests`).
     pub fn fail(&self, resource: &str, times: usize, code: u16) {
+        let retry_after = (code == 429).then_some(1);
+        self.fail_with(resource, times, code, retry_after);
+    }
+
+    /// As [`ApiServer::fail`], with this `Retry-After` (seconds) or none.
+    pub fn fail_with(&self, resource: &str, times: usize, code: u16, retry_after: Option<u64>) {
         self.state()
             .failing
-            .insert(resource.to_owned(), (times, code));
+            .insert(resource.to_owned(), (times, code, retry_after));
+    }
+
+    /// LISTs of `resource` answer with `bytes` more than their items, ignoring `limit`.
+    pub fn oversize(&self, resource: &str, bytes: usize) {
+        self.state().oversized.insert(resource.to_owned(), bytes);
+    }
+
+    /// LISTs of `resource` asking for metadata only are answered 406.
+    pub fn no_metadata(&self, resource: &str) {
+        self.state().no_metadata.insert(resource.to_owned());
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -550,25 +833,23 @@ fn merge(live: &Value, applied: &Value) -> Value {
 // ---------------------------------------------------------------------------------------
 // HTTP
 
-fn serve_connection(conn: TcpStream, state: &Mutex<State>) {
-    let _ = conn.set_nodelay(true);
-    let Ok(write_half) = conn.try_clone() else {
-        return;
-    };
+fn serve_connection<S: Read + Write>(conn: S, state: &Mutex<State>) {
     let mut reader = BufReader::new(conn);
-    let mut writer = write_half;
     loop {
         let Some(req) = read_request(&mut reader) else {
             return;
         };
-        let (code, content_type, body) = {
+        let (code, content_type, body, retry_after) = {
             let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
             let answer = route(&mut st, &req);
             st.requests.push(req);
             answer
         };
+        let retry = retry_after
+            .map(|s| format!("Retry-After: {s}\r\n"))
+            .unwrap_or_default();
         let head = format!(
-            "HTTP/1.1 {code} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nAudit-Id: 8b70003a-d86e-421f-8f2f-031bb51944ae\r\n\r\n",
+            "HTTP/1.1 {code} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{retry}Audit-Id: 8b70003a-d86e-421f-8f2f-031bb51944ae\r\n\r\n",
             reason(code),
             body.len()
         );
@@ -576,17 +857,19 @@ fn serve_connection(conn: TcpStream, state: &Mutex<State>) {
         // delayed ACK, 40 ms per answer.
         let mut answer = head.into_bytes();
         answer.extend_from_slice(body.as_bytes());
-        if writer.write_all(&answer).is_err() {
+        let writer = reader.get_mut();
+        if writer.write_all(&answer).is_err() || writer.flush().is_err() {
             return;
         }
     }
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+fn read_request<S: Read>(reader: &mut BufReader<S>) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
     }
+    let at = Instant::now();
     let mut parts = line.split_whitespace();
     let method = parts.next()?.to_owned();
     let target = parts.next()?.to_owned();
@@ -623,7 +906,9 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         path,
         query,
         content_type: headers.get("content-type").cloned(),
+        accept: headers.get("accept").cloned(),
         body: String::from_utf8_lossy(&body).into_owned(),
+        at,
     })
 }
 
@@ -672,6 +957,7 @@ fn reason(code: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        406 => "Not Acceptable",
         422 => "Unprocessable Entity",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
@@ -680,10 +966,20 @@ fn reason(code: u16) -> &'static str {
     }
 }
 
-type Answer = (u16, &'static str, String);
+/// Status, content type, body, and the `Retry-After` header if any.
+type Answer = (u16, &'static str, String, Option<u64>);
 
 fn ok(v: &Value) -> Answer {
-    (200, "application/json", v.to_string())
+    (200, "application/json", v.to_string(), None)
+}
+
+fn not_found() -> Answer {
+    (
+        404,
+        "text/plain; charset=utf-8",
+        "404 page not found\n".to_owned(),
+        None,
+    )
 }
 
 /// A `Status` object, as the recordings show them.
@@ -692,11 +988,12 @@ fn status(code: u16, reason: &str, message: &str, details: Value) -> Answer {
     if !details.is_null() {
         s["details"] = details;
     }
-    (code, "application/json", s.to_string())
+    (code, "application/json", s.to_string(), None)
 }
 
 fn route(st: &mut State, req: &Request) -> Answer {
-    if req.query.get("__authorization").map(String::as_str) != Some(&format!("Bearer {TOKEN}")) {
+    if req.query.get("__authorization").map(String::as_str) != Some(&format!("Bearer {}", st.token))
+    {
         st.violations.push(format!(
             "{} {} without the bearer token",
             req.method, req.path
@@ -713,31 +1010,86 @@ fn route(st: &mut State, req: &Request) -> Answer {
         ("GET", ["apis", group, version]) => resource_list(st, group, version),
         (_, ["api", version, rest @ ..]) => object_request(st, req, "", version, rest),
         (_, ["apis", group, version, rest @ ..]) => object_request(st, req, group, version, rest),
-        _ => (
-            404,
-            "text/plain; charset=utf-8",
-            "404 page not found\n".to_owned(),
-        ),
+        _ => not_found(),
     }
 }
 
-/// The recorded `/apis` document, plus the groups of the custom kinds this server serves.
+/// The recorded `/apis` document with the versions this server serves (a group it serves
+/// none of is left out), then the groups of the CRDs it serves, versions by Kubernetes'
+/// priority (GA before beta before alpha, higher numbers first), the highest preferred.
 fn group_list(resources: &[Resource]) -> Value {
-    let recorded = recorded_group_list();
-    let mut groups: Vec<Value> = recorded["groups"].as_array().cloned().unwrap_or_default();
-    // Only the groups this server serves: a group the recording has but the test removed
-    // (none today) would otherwise be announced and then 404.
-    let mut seen: BTreeSet<String> = groups
+    let served: BTreeSet<(String, String)> = resources
         .iter()
-        .filter_map(|g| g["name"].as_str().map(str::to_owned))
+        .filter(|r| !r.group.is_empty())
+        .map(|r| (r.group.clone(), r.version.clone()))
         .collect();
-    for r in resources.iter().filter(|r| !r.group.is_empty()) {
-        if seen.insert(r.group.clone()) {
-            let gv = json!({"groupVersion": r.api_version(), "version": r.version});
-            groups.push(json!({"name": r.group, "versions": [gv], "preferredVersion": gv}));
+    let recorded = recorded_group_list();
+    let mut groups = Vec::new();
+    let mut seen = BTreeSet::new();
+    for g in recorded["groups"].as_array().into_iter().flatten() {
+        let name = g["name"].as_str().unwrap_or_default().to_owned();
+        let versions: Vec<Value> = g["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| {
+                served.contains(&(
+                    name.clone(),
+                    v["version"].as_str().unwrap_or_default().to_owned(),
+                ))
+            })
+            .cloned()
+            .collect();
+        seen.insert(name.clone());
+        if versions.is_empty() {
+            continue;
+        }
+        let preferred = if versions.contains(&g["preferredVersion"]) {
+            g["preferredVersion"].clone()
+        } else {
+            versions[0].clone()
+        };
+        groups.push(json!({"name": name, "versions": versions, "preferredVersion": preferred}));
+    }
+    let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (group, version) in &served {
+        if !seen.contains(group) {
+            extra
+                .entry(group.clone())
+                .or_default()
+                .push(version.clone());
         }
     }
+    for (group, mut versions) in extra {
+        versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
+        let gvs: Vec<Value> = versions
+            .iter()
+            .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+            .collect();
+        groups.push(json!({"name": group, "versions": gvs, "preferredVersion": gvs[0]}));
+    }
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// Kubernetes' version order (k8s.io/apimachinery@v0.33 pkg/version/helpers.go
+/// `CompareKubeAwareVersionStrings`): GA, then beta, then alpha; higher numbers first.
+fn version_priority(v: &str) -> (u8, u32, u32) {
+    let Some(rest) = v.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let major = digits.parse().unwrap_or(0);
+    let tail = &rest[digits.len()..];
+    let (stage, minor) = if tail.is_empty() {
+        (3, 0)
+    } else if let Some(n) = tail.strip_prefix("beta") {
+        (2, n.parse().unwrap_or(0))
+    } else if let Some(n) = tail.strip_prefix("alpha") {
+        (1, n.parse().unwrap_or(0))
+    } else {
+        (0, 0)
+    };
+    (stage, major, minor)
 }
 
 fn recorded_group_list() -> Value {
@@ -760,11 +1112,7 @@ fn resource_list(st: &State, group: &str, version: &str) -> Answer {
         .collect();
     if served.is_empty() {
         // What kube-apiserver answers for a group/version it does not serve.
-        return (
-            404,
-            "text/plain; charset=utf-8",
-            "404 page not found\n".to_owned(),
-        );
+        return not_found();
     }
     let gv = if group.is_empty() {
         version.to_owned()
@@ -773,6 +1121,10 @@ fn resource_list(st: &State, group: &str, version: &str) -> Answer {
     };
     let mut resources = Vec::new();
     for r in served {
+        if !r.listable {
+            resources.push(json!({"name": r.plural, "singularName": r.kind.to_ascii_lowercase(), "namespaced": r.namespaced, "kind": r.kind, "verbs": ["create"]}));
+            continue;
+        }
         resources.push(json!({"name": r.plural, "singularName": r.kind.to_ascii_lowercase(), "namespaced": r.namespaced, "kind": r.kind,
             "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"], "storageVersionHash": "8Ewd0mPgbQk="}));
         resources.push(json!({"name": format!("{}/status", r.plural), "singularName": "", "namespaced": r.namespaced, "kind": r.kind, "verbs": ["get", "patch", "update"]}));
@@ -796,13 +1148,7 @@ fn object_request(
         ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
         [plural] => (None, *plural, None),
         [plural, name] => (None, *plural, Some(*name)),
-        _ => {
-            return (
-                404,
-                "text/plain; charset=utf-8",
-                "404 page not found\n".to_owned(),
-            );
-        }
+        _ => return not_found(),
     };
     let Some(resource) = st
         .resources
@@ -810,11 +1156,7 @@ fn object_request(
         .find(|r| r.group == group && r.version == version && r.plural == plural)
         .cloned()
     else {
-        return (
-            404,
-            "text/plain; charset=utf-8",
-            "404 page not found\n".to_owned(),
-        );
+        return not_found();
     };
     let verb = match (req.method.as_str(), name) {
         ("GET", None) => "list",
@@ -832,17 +1174,17 @@ fn object_request(
         }
     };
     let rname = resource.name();
-    if let Some((left, code)) = st.failing.get_mut(&rname)
+    if let Some((left, code, retry_after)) = st.failing.get_mut(&rname)
         && *left > 0
     {
         *left -= 1;
-        let code = *code;
-        return if code == 429 {
+        let (code, retry_after) = (*code, *retry_after);
+        let mut answer = if code == 429 {
             status(
                 429,
                 "TooManyRequests",
                 "Too many requests, please try again later.",
-                json!({"retryAfterSeconds": 1}),
+                json!({"retryAfterSeconds": retry_after.unwrap_or(1)}),
             )
         } else {
             status(
@@ -852,6 +1194,8 @@ fn object_request(
                 json!({"causes": [{"message": "etcdserver: request timed out"}]}),
             )
         };
+        answer.3 = retry_after;
+        return answer;
     }
     if st.forbidden.contains(&rname) {
         let scope = match namespace {
@@ -872,21 +1216,58 @@ fn object_request(
     let api_version = resource.api_version();
     match verb {
         "list" => {
-            if req.query.get("labelSelector").map(String::as_str) != Some(SELECTOR) {
-                st.violations.push(format!(
-                    "LIST {} without labelSelector={SELECTOR}",
-                    req.path
-                ));
+            let want = selector(&st.site);
+            if req.query.get("labelSelector") != Some(&want) {
+                st.violations
+                    .push(format!("LIST {} without labelSelector={want}", req.path));
             }
+            let metadata_only = req
+                .accept
+                .as_deref()
+                .is_some_and(|a| a.contains(METADATA_LIST));
+            if metadata_only && st.no_metadata.contains(&rname) {
+                return status(
+                    406,
+                    "NotAcceptable",
+                    "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+                    Value::Null,
+                );
+            }
+            *st.lists.entry(rname.clone()).or_default() += 1;
+            let listed = st.lists[&rname];
+            let due: Vec<usize> = (0..st.later.len())
+                .filter(|i| st.later[*i].resource == rname && st.later[*i].after < listed)
+                .collect();
+            for i in due.into_iter().rev() {
+                let Later { mut edit, key, .. } = st.later.remove(i);
+                let (ns, n) = match key.split_once('/') {
+                    Some((ns, n)) => (Some(ns.to_owned()), n.to_owned()),
+                    None => (None, key.clone()),
+                };
+                for ((av, k, ons, on), obj) in st.objects.iter_mut() {
+                    if group_of(av) == resource.group
+                        && *k == resource.kind
+                        && *ons == ns
+                        && *on == n
+                    {
+                        edit(obj);
+                    }
+                }
+            }
+            // The objects of this group and kind in any version, as the server converts them.
             let mut items: Vec<Value> = st
                 .objects
                 .iter()
                 .filter(|((av, k, ns, _), _)| {
-                    *av == api_version
+                    group_of(av) == resource.group
                         && *k == resource.kind
                         && (namespace.is_none() || ns.as_deref() == namespace)
                 })
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| {
+                    let mut v = v.clone();
+                    v["apiVersion"] = json!(api_version);
+                    v
+                })
                 .filter(|v| selected(v, req.query.get("labelSelector").map(String::as_str)))
                 .collect();
             let offset: usize = req
@@ -894,14 +1275,45 @@ fn object_request(
                 .get("continue")
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(0);
-            let limit: usize = req
-                .query
-                .get("limit")
-                .and_then(|l| l.parse().ok())
-                .unwrap_or(usize::MAX);
+            let padding = st.oversized.get(&rname).copied();
+            let limit: usize = match padding {
+                // A server that ignores `limit`.
+                Some(_) => usize::MAX,
+                None => req
+                    .query
+                    .get("limit")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(usize::MAX),
+            };
             let total = items.len();
             items = items.into_iter().skip(offset).take(limit).collect();
             let next = offset.saturating_add(limit);
+            let mut meta = json!({"resourceVersion": st.next_rv.to_string()});
+            if next < total {
+                meta["continue"] = json!(next.to_string());
+                meta["remainingItemCount"] = json!(total - next);
+            }
+            if let Some(bytes) = padding {
+                // One more object, labelled as the site's, with a note as large as asked.
+                let mut big = json!({"apiVersion": api_version, "kind": resource.kind,
+                    "metadata": {"name": "padding", "namespace": "default", "labels": {"app.kubernetes.io/managed-by": "casa-build", "app.kubernetes.io/part-of": st.site},
+                    "annotations": {"note": "x".repeat(bytes)}}});
+                if !resource.namespaced {
+                    big["metadata"].as_object_mut().unwrap().remove("namespace");
+                }
+                items.push(big);
+            }
+            if metadata_only {
+                // k8s.io/apimachinery@v0.33 pkg/apis/meta/v1/types.go PartialObjectMetadataList:
+                // each item is a PartialObjectMetadata, the object's metadata only.
+                let items: Vec<Value> = items
+                    .into_iter()
+                    .map(|i| json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": i["metadata"]}))
+                    .collect();
+                return ok(
+                    &json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "items": items}),
+                );
+            }
             // Built-in kinds come back without apiVersion and kind on each item, as in
             // deployment-list.json; custom resources keep them.
             if !resource.group.contains('.') || resource.group.ends_with(".k8s.io") {
@@ -911,11 +1323,6 @@ fn object_request(
                         m.remove("kind");
                     }
                 }
-            }
-            let mut meta = json!({"resourceVersion": st.next_rv.to_string()});
-            if next < total {
-                meta["continue"] = json!(next.to_string());
-                meta["remainingItemCount"] = json!(total - next);
             }
             ok(
                 &json!({"kind": format!("{}List", resource.kind), "apiVersion": api_version, "metadata": meta, "items": items}),
@@ -989,10 +1396,15 @@ fn object_request(
                     201,
                     "application/json",
                     as_applied(&applied, st.next_rv + 1).to_string(),
+                    None,
                 ),
             }
         }
     }
+}
+
+fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
 /// Equality-based selectors (`k=v,k2=v2`), the only kind casa-build sends.
