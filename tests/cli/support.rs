@@ -211,7 +211,12 @@ impl Cli {
             .unwrap_or_else(|e| panic!("cannot run casa-build {shown}: {e}"));
         if let Some(bytes) = &self.stdin {
             let mut stdin = child.stdin.take().expect("stdin is piped");
-            stdin.write_all(bytes).expect("write stdin");
+            // A command refused before it reads its input (an unknown flag, a bad scope)
+            // closes the pipe first: that is its answer, not the test's failure.
+            match stdin.write_all(bytes) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                r => r.expect("write stdin"),
+            }
         }
         let out = child.wait_with_output().expect("wait for casa-build");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
