@@ -23,6 +23,7 @@ pub mod commit;
 pub mod diagnostics;
 pub mod diff;
 pub mod emit;
+pub mod kinds;
 pub mod manifest;
 pub mod pipeline;
 pub mod render;

@@ -50,6 +50,10 @@ pub fn build_with(
             return Err(sorted(diags, sources));
         }
     };
+    diags.extend(crate::validate::validate_manifests(&site, &manifests));
+    if diags.has_errors() {
+        return Err(sorted(diags, sources));
+    }
     let units = units(&site);
     diags.extend(check_schemas(&site, schemas, &manifests));
     diags.extend(check_references(&site, &manifests, &units));
@@ -213,7 +217,7 @@ mod tests {
                 "toy-keys",
                 "KEY",
                 t.access_key.as_ref(),
-                t.bucket.span(),
+                t.gpus.span(),
             );
         }
     }

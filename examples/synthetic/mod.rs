@@ -93,6 +93,11 @@ fn site_toml(a: Shape, cert: &SealingCert) -> String {
         ),
         ("dask-gateway", "https://helm.dask.org", "2026.3.0"),
         ("jupyterhub", "https://hub.jupyter.org/helm-chart/", "4.4.0"),
+        (
+            "gpu-operator",
+            "https://helm.ngc.nvidia.com/nvidia",
+            "v26.7.0",
+        ),
     ];
     let _ = writeln!(
         s,
@@ -337,8 +342,7 @@ proxy_ip = "{proxy}"
 dask_ip = "{dask}"
 
 [auth]
-connector = "idp"
-client = "{id}"
+dex = {{ connector = "idp", client = "{id}" }}
 login_service = "Campus login"
 admin_users = ["admin@example.org"]
 client_secret = {oauth}
@@ -346,12 +350,9 @@ client_secret = {oauth}
 [singleuser]
 uid = 1000
 gid = 100
-home = "/home/jovyan"
-storage = "10Gi"
-cpu_guarantee = 0.5
-cpu_limit = 4.0
-memory_guarantee = "2Gi"
-memory_limit = "8Gi"
+home = {{ mount = "/home/jovyan", size = "10Gi" }}
+cpu = {{ guarantee = 0.5, limit = 4.0 }}
+memory = {{ guarantee = "2Gi", limit = "8Gi" }}
 cvmfs = ["cms.cern.ch"]
 
 [[profile]]

@@ -43,17 +43,22 @@ pub fn check_schemas(site: &Site, store: &SchemaStore, manifests: &[Manifest]) -
                 if allowed
                     .iter()
                     .any(|k| *k == format!("{}/{}", m.api_version(), m.id.kind)) => {}
-            Err(e @ Lookup::NoSchema { .. }) => diags.push(
-                Diagnostic::new(
-                    diag::UNKNOWN_KIND,
-                    format!("{} (from {}): {e}", m.id, m.template),
-                )
-                .help(format!(
-                    "add the schema, or allow it: [site] allowed_kinds = [\"{}/{}\"]",
-                    m.api_version(),
-                    m.id.kind
-                )),
-            ),
+            Err(e @ Lookup::NoSchema { .. }) => {
+                let why = crate::kinds::without_schema(m.api_version(), &m.id.kind)
+                    .map(|k| format!("{}; ", k.why))
+                    .unwrap_or_default();
+                diags.push(
+                    Diagnostic::new(
+                        diag::UNKNOWN_KIND,
+                        format!("{} (from {}): {e}", m.id, m.template),
+                    )
+                    .help(format!(
+                        "{why}add the schema (--schemas), or allow it: [site] allowed_kinds = [\"{}/{}\"]",
+                        m.api_version(),
+                        m.id.kind
+                    )),
+                );
+            }
             Err(e) => diags.push(
                 Diagnostic::new(diag::UNKNOWN_KIND, format!("{}: {e}", m.id))
                     .help("check the schema location"),

@@ -25,6 +25,15 @@ pub fn check_references(site: &Site, manifests: &[Manifest], units: &[Unit]) -> 
         .iter()
         .filter(|m| m.id.kind == "Kustomization" && m.id.group == "kustomize.toolkit.fluxcd.io")
     {
+        // A Kustomization of another source (the Gateway API CRDs from their upstream
+        // repository) has paths of that source.
+        let source = m
+            .value
+            .pointer("/spec/sourceRef/name")
+            .and_then(Value::as_str);
+        if source != Some(site.name()) {
+            continue;
+        }
         let path = m
             .value
             .pointer("/spec/path")
@@ -108,6 +117,20 @@ pub fn check_references(site: &Site, manifests: &[Manifest], units: &[Unit]) -> 
     for m in manifests {
         let mut refs = BTreeSet::new();
         secret_refs(&m.value, &mut refs);
+        // cert-manager's ingress-shim makes the TLS Secret of an Ingress that names an issuer.
+        if m.id.kind == "Ingress" && has_issuer(&m.value) {
+            for t in m
+                .value
+                .pointer("/spec/tls")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(n) = t.get("secretName").and_then(Value::as_str) {
+                    refs.remove(n);
+                }
+            }
+        }
         let ns = match (&m.id.namespace, m.id.kind.as_str()) {
             (Some(ns), _) => ns.clone(),
             // Calico reads BGP passwords from its own namespace (operator install).
@@ -139,7 +162,7 @@ fn external_secrets(site: &Site) -> HashSet<(String, String)> {
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
         .collect();
     if let Some(s) = &site.spec.gitops.secret {
-        v.insert(("flux-system".to_owned(), s.clone()));
+        v.insert((site.flux_namespace().to_owned(), s.clone()));
     }
     for i in &site.instances {
         v.insert((
@@ -148,6 +171,16 @@ fn external_secrets(site: &Site) -> HashSet<(String, String)> {
         ));
     }
     v
+}
+
+/// Whether an object asks cert-manager for its certificates.
+fn has_issuer(v: &Value) -> bool {
+    v.pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .is_some_and(|a| {
+            a.contains_key("cert-manager.io/cluster-issuer")
+                || a.contains_key("cert-manager.io/issuer")
+        })
 }
 
 /// Names of Secrets an object refers to in its own namespace.

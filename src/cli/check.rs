@@ -23,6 +23,16 @@ pub(crate) fn load_and_validate(
     if let Some(site) = &site {
         diags.extend(crate::validate::validate(site));
         diags.extend(check_cert(dir, site));
+        // The rules over rendered objects (a tenant's cluster-scoped objects) need the
+        // objects: render, which needs no schemas, once the site itself is valid.
+        if !diags.has_errors() {
+            match crate::render::render(site, &sources) {
+                Ok(manifests) => {
+                    diags.extend(crate::validate::validate_manifests(site, &manifests))
+                }
+                Err(d) => diags.extend(d),
+            }
+        }
     }
     diags.sort(&sources);
     Ok((sources, site, diags))
@@ -68,18 +78,20 @@ pub fn summary(site: &Site) -> String {
         site.nodes.len(),
         roles.join(", ")
     );
-    let plan = site.osd_plan();
-    let (raw, usable) = site.ceph_capacity();
-    let _ = writeln!(
-        s,
-        "ceph: {} OSDs on {} hosts ({} per device), raw {}, usable {} ({}x replica, full ratio 0.95)",
-        site.osd_count(),
-        plan.len(),
-        site.spec.ceph.osds_per_device.get_ref(),
-        human_bytes(raw),
-        human_bytes(usable),
-        site.spec.ceph.block_pool.replicas.get_ref()
-    );
+    if let Some(ceph) = &site.spec.ceph {
+        let plan = site.osd_plan();
+        let (raw, usable) = site.ceph_capacity();
+        let _ = writeln!(
+            s,
+            "ceph: {} OSDs on {} hosts ({} per device), raw {}, usable {} ({}x replica, full ratio 0.95)",
+            site.osd_count(),
+            plan.len(),
+            ceph.osds_per_device.get_ref(),
+            human_bytes(raw),
+            human_bytes(usable),
+            ceph.block_pool.replicas.get_ref()
+        );
+    }
     let mut gpus: BTreeMap<String, u32> = BTreeMap::new();
     for n in &site.nodes {
         for g in &n.gpus {

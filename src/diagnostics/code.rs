@@ -231,6 +231,34 @@ codes! {
         "a reference between generated objects does not resolve (Flux path, dependsOn, source, Secret)",
         "Flux would stall on it in the cluster",
         "fix the reference or declare the Secret external";
+    ALTERNATIVES_CONFLICT = "CB060", "alternatives-conflict", Error,
+        "two alternatives of one choice are both given (two ingresses, Calico and Cilium, two logins for one hub, two sources for one volume, ...)",
+        "the site can run one of them; rendering both would make two controllers fight over the same objects, or leave it to chance which one a template uses",
+        "keep the one the facility runs and remove the other";
+    SETTING_REQUIRED = "CB061", "setting-required", Error,
+        "a component or mode the site chose needs a setting the site does not give (a hub with no login, Tier-2 Dask without its addresses, Cilium without the cluster's CIDRs, ...)",
+        "the objects would be rendered without a value they cannot work without",
+        "add the setting the message names, or choose another alternative";
+    TENANT_CLUSTER_SCOPED = "CB062", "tenant-cluster-scoped", Error,
+        "a tenant site's tree holds a cluster-scoped object (a CRD, a ClusterRole, a StorageClass, a Calico or Cilium resource, a Namespace it may not create), or installs a chart that makes them",
+        "a tenant owns only its namespaces: the apply is refused and Flux stalls on the whole unit",
+        "leave the component out (the cluster's owner runs it; declare it in [site] cluster_provides), or set the chart value the message names";
+    TENANT_NAMESPACE = "CB063", "tenant-namespace", Error,
+        "a tenant site's tree puts an object in a namespace the tenant does not own",
+        "the tenant's ServiceAccount may not write there; the apply is refused",
+        "move the object (an instance's namespace, a component's) into one of [tenant] namespaces, or add the namespace there if the cluster's owner gave it";
+    LIMIT_BELOW_GUARANTEE = "CB064", "limit-below-guarantee", Error,
+        "a session's CPU or memory limit is below its guarantee",
+        "Kubernetes refuses a pod whose limit is below its request: the spawn fails",
+        "raise the limit to at least the guarantee, or lower the guarantee";
+    GPU_PROFILE_UNAVAILABLE = "CB065", "gpu-profile-unavailable", Error,
+        "a profile asks for GPUs no node offers: a product no node has, a MIG profile or time-sliced share no node of that product is set up for, or more whole GPUs than one node holds",
+        "the session would stay Pending until the spawner gives up",
+        "ask for a product, slice or count a GPU node of the site offers (the message lists them), or describe the node's GPUs";
+    GPU_NODE = "CB066", "gpu-node", Error,
+        "a node is described inconsistently as a GPU node: the `gpu` role with no `gpus`, or time-slicing with fewer than 2 shares",
+        "GPU sessions and Triton are scheduled by the GPUs the site describes; a GPU node without them is never chosen, and one share is no sharing",
+        "list the node's `gpus` (model as GPU feature discovery labels it, count, compute capability), or drop the `gpu` role; give time_slicing 2 or more";
     TRAEFIK_PROVIDER_RBAC = "CB080", "traefik-provider-rbac", Error,
         "a Traefik of the tree runs the kubernetescrd provider without RBAC to list and watch everything the provider watches",
         "the provider serves no route until all its caches sync; a forbidden list blocks it forever while /ping stays healthy (traefik v3.7 pkg/provider/kubernetes/crd/client.go WatchAll)",

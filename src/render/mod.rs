@@ -6,6 +6,7 @@
 
 mod context;
 mod env;
+mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::manifest::{COMPONENT, INSTANCE, MANAGED_BY, Manifest, PART_OF, ResourceId, Unit};
-use crate::site::{Site, secret_slots};
+use crate::site::Site;
 use crate::sources::Sources;
 
 pub use crate::site::components::units;
@@ -46,7 +47,7 @@ pub fn render(site: &Site, sources: &Sources) -> Result<Vec<Manifest>, Diagnosti
             }
         }
     }
-    sealed_secrets(site, &units, &mut out, &mut diags);
+    secrets::emit(site, &units, &mut out, &mut diags);
     check_duplicates(&out, &mut diags);
     if diags.has_errors() {
         Err(diags)
@@ -107,7 +108,7 @@ fn parse_documents(
 }
 
 /// The labels every object carries; the live diff finds what the tree no longer has by them.
-fn labels(site: &Site, unit: &Unit, component: &str) -> BTreeMap<&'static str, String> {
+pub(super) fn labels(site: &Site, unit: &Unit, component: &str) -> BTreeMap<&'static str, String> {
     let mut l = BTreeMap::from([
         (MANAGED_BY, "casa-build".to_owned()),
         (PART_OF, site.name().to_owned()),
@@ -119,7 +120,7 @@ fn labels(site: &Site, unit: &Unit, component: &str) -> BTreeMap<&'static str, S
     l
 }
 
-fn label(doc: &mut Value, site: &Site, unit: &Unit, component: &str) {
+pub(super) fn label(doc: &mut Value, site: &Site, unit: &Unit, component: &str) {
     let labels = labels(site, unit, component);
     if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
         let entry = meta.entry("labels").or_insert_with(|| json!({}));
@@ -128,80 +129,6 @@ fn label(doc: &mut Value, site: &Site, unit: &Unit, component: &str) {
                 map.insert(k.to_owned(), Value::String(v));
             }
         }
-    }
-}
-
-/// One SealedSecret per target Secret, with all its keys, the scope annotations on the object
-/// (where the controller reads them) and on the template (as kubeseal writes them).
-fn sealed_secrets(site: &Site, units: &[Unit], out: &mut Vec<Manifest>, diags: &mut Diagnostics) {
-    let mut groups: BTreeMap<(String, String), Vec<crate::site::SecretSlot<'_>>> = BTreeMap::new();
-    for slot in secret_slots(site) {
-        if slot.value.is_some() {
-            groups
-                .entry((slot.namespace.clone(), slot.name.clone()))
-                .or_default()
-                .push(slot);
-        }
-    }
-    // By name, once: a scan of the units per Secret is quadratic in the instance count.
-    let units_by_name: HashMap<&str, &Unit> = units.iter().map(|u| (u.name.as_str(), u)).collect();
-    for ((ns, name), slots) in groups {
-        let scope = slots[0].scope;
-        if let Some(other) = slots.iter().find(|s| s.scope != scope) {
-            diags.push(
-                Diagnostic::new(diag::SECRET_MISMATCH, format!("values of Secret {ns}/{name} are sealed with different scopes ({scope} and {})", other.scope))
-                    .help("one SealedSecret has one scope: re-seal the values with the same --scope"),
-            );
-            continue;
-        }
-        // The unit of the component the secret belongs to (an instance's for its hub).
-        let unit_name = match (site.component(slots[0].component), &slots[0].instance) {
-            (Some(c), None) => c.unit_name(crate::site::components::At::Site),
-            (Some(_), Some(i)) => crate::site::components::instance_unit(i),
-            (None, _) => continue,
-        };
-        let Some(&unit) = units_by_name.get(unit_name.as_str()) else {
-            continue;
-        };
-        let data: serde_json::Map<String, Value> = slots
-            .iter()
-            .filter_map(|s| {
-                s.value
-                    .map(|v| (s.key.clone(), Value::String(v.get_ref().sealed.clone())))
-            })
-            .collect();
-        let annotations: serde_json::Map<String, Value> = scope
-            .annotations()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
-            .collect();
-        let component = slots[0].component;
-        let secret_labels: serde_json::Map<String, Value> = labels(site, unit, component)
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), Value::String(v)))
-            .collect();
-        let mut meta = json!({"name": name, "namespace": ns});
-        let mut template_meta = json!({"name": name, "namespace": ns, "labels": secret_labels});
-        if !annotations.is_empty() {
-            meta["annotations"] = Value::Object(annotations.clone());
-            template_meta["annotations"] = Value::Object(annotations);
-        }
-        let mut doc = json!({
-            "apiVersion": "bitnami.com/v1alpha1",
-            "kind": "SealedSecret",
-            "metadata": meta,
-            "spec": {"encryptedData": data, "template": {"metadata": template_meta, "type": "Opaque"}},
-        });
-        label(&mut doc, site, unit, component);
-        let Some(id) = ResourceId::of(&doc) else {
-            continue;
-        };
-        out.push(Manifest {
-            id,
-            unit: unit.name.clone(),
-            template: "(sealed secrets)".to_owned(),
-            value: doc,
-        });
     }
 }
 

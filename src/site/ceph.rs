@@ -132,10 +132,22 @@ pub struct OsdPlan {
 pub const FULL_RATIO: f64 = 0.95;
 
 impl super::Site {
+    /// The object store's in-cluster endpoint (`host:port`).
+    pub fn object_store_endpoint(&self) -> Option<String> {
+        let ceph = self.spec.ceph.as_ref()?;
+        let os = ceph.object_store.as_ref()?;
+        Some(format!(
+            "rook-ceph-rgw-{}.{}.svc:{}",
+            os.name, ceph.namespace, os.port
+        ))
+    }
+
     /// The OSD hosts and their devices: explicit `[[ceph.osd_host]]` entries, then every
-    /// other node with `osd_role` and all its NVMe drives.
+    /// other node with `osd_role` and all its NVMe drives (none without `[ceph]`).
     pub fn osd_plan(&self) -> Vec<OsdPlan> {
-        let ceph = &self.spec.ceph;
+        let Some(ceph) = &self.spec.ceph else {
+            return Vec::new();
+        };
         let mut plan: Vec<OsdPlan> = ceph
             .osd_host
             .iter()
@@ -180,13 +192,23 @@ impl super::Site {
     /// full ratio).
     pub fn ceph_capacity(&self) -> (f64, f64) {
         let raw: f64 = self.osd_plan().iter().map(|p| p.raw_bytes).sum();
-        let replicas = f64::from((*self.spec.ceph.block_pool.replicas.get_ref()).max(1));
+        let replicas = f64::from(
+            self.spec
+                .ceph
+                .as_ref()
+                .map_or(1, |c| *c.block_pool.replicas.get_ref())
+                .max(1),
+        );
         (raw, raw / replicas * FULL_RATIO)
     }
 
     /// OSD daemons: devices x OSDs per device.
     pub fn osd_count(&self) -> usize {
-        let per = *self.spec.ceph.osds_per_device.get_ref() as usize;
+        let per = self
+            .spec
+            .ceph
+            .as_ref()
+            .map_or(0, |c| *c.osds_per_device.get_ref() as usize);
         self.osd_plan().iter().map(|p| p.devices.len() * per).sum()
     }
 }
@@ -197,8 +219,14 @@ pub fn rgw_user_secret(user: &str) -> String {
 }
 
 pub(super) fn provides(site: &Site) -> Vec<Capability> {
+    let Some(ceph) = &site.spec.ceph else {
+        return Vec::new();
+    };
     let mut v = vec![Capability::BlockStorage];
-    if site.spec.ceph.object_store.is_some() {
+    if ceph.filesystem.is_some() {
+        v.push(Capability::SharedStorage);
+    }
+    if ceph.object_store.is_some() {
         v.push(Capability::ObjectStore);
     }
     v
@@ -214,7 +242,9 @@ pub(super) fn needs<'a>(_: &'a Site, _: At<'a>) -> Vec<Need> {
 }
 
 pub(super) fn secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {
-    let ceph = &site.spec.ceph;
+    let Some(ceph) = &site.spec.ceph else {
+        return;
+    };
     let Some(os) = &ceph.object_store else {
         return;
     };
@@ -242,16 +272,22 @@ pub(super) fn secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {
 }
 
 pub(super) fn images<'a>(site: &'a Site, _: At<'a>) -> Vec<ImageUse<'a>> {
-    vec![ImageUse {
-        image: &site.spec.ceph.image,
-        file: site.file,
-        dev: false,
-    }]
+    site.spec
+        .ceph
+        .iter()
+        .map(|c| ImageUse {
+            image: &c.image,
+            file: site.file,
+            dev: false,
+        })
+        .collect()
 }
 
 /// The OSD hosts with their device paths, and the object store's endpoint and users.
 pub(super) fn context(site: &Site) -> Map<String, Value> {
-    let ceph = &site.spec.ceph;
+    let Some(ceph) = &site.spec.ceph else {
+        return Map::new();
+    };
     let osd_nodes: Vec<Value> = site
         .osd_plan()
         .iter()
@@ -259,7 +295,7 @@ pub(super) fn context(site: &Site) -> Map<String, Value> {
         .collect();
     let object_store = ceph.object_store.as_ref().map(|os| {
         json!({
-            "endpoint": format!("rook-ceph-rgw-{}.{}.svc:{}", os.name, ceph.namespace, os.port),
+            "endpoint": site.object_store_endpoint(),
             "users": os.user.iter().map(|u| json!({"name": u.name, "display_name": u.display_name, "secret": rgw_user_secret(u.name.get_ref().as_str()), "has_keys": u.access_key.is_some() && u.secret_key.is_some()})).collect::<Vec<_>>(),
         })
     });

@@ -13,8 +13,11 @@ use std::ops::Range;
 use serde_json::{Map, Value};
 
 use super::secrets::Slots;
+use super::storage::StorageUse;
 use super::types::ImageRef;
-use super::{Instance, Site, Spanned, ceph, dex, instance, network, platform};
+use super::{
+    Instance, Site, Spanned, ceph, cilium, dex, gpu, ingress, instance, network, platform,
+};
 use crate::manifest::{Layer, Unit};
 use crate::sources::FileId;
 
@@ -94,16 +97,22 @@ pub enum Capability {
     LoadBalancer,
     /// The Rook operator and the Ceph CRDs.
     CephOperator,
-    /// A default block StorageClass (RWO volumes).
+    /// A block StorageClass (RWO volumes).
     BlockStorage,
+    /// A shared-filesystem StorageClass (RWX volumes).
+    SharedStorage,
     /// An S3 object store with bucket claims.
     ObjectStore,
-    /// An ingress controller serving the public names (IngressRoute).
+    /// An ingress serving the public names (IngressRoutes, Ingresses or HTTPRoutes).
     Ingress,
     /// An OIDC issuer for hub logins.
     Oidc,
     /// CVMFS repositories as a StorageClass.
     Cvmfs,
+    /// A GPU device plugin (`nvidia.com/gpu` and MIG resources, GPU feature discovery labels).
+    GpuDevicePlugin,
+    /// The Gateway API CRDs.
+    GatewayApi,
 }
 
 impl Capability {
@@ -115,10 +124,41 @@ impl Capability {
             Capability::LoadBalancer => "LoadBalancer address pools",
             Capability::CephOperator => "the Rook operator",
             Capability::BlockStorage => "a block StorageClass",
+            Capability::SharedStorage => "a shared (ReadWriteMany) StorageClass",
             Capability::ObjectStore => "an S3 object store",
             Capability::Ingress => "an ingress controller",
             Capability::Oidc => "an OIDC issuer",
             Capability::Cvmfs => "CVMFS",
+            Capability::GpuDevicePlugin => "a GPU device plugin",
+            Capability::GatewayApi => "the Gateway API CRDs",
+        }
+    }
+}
+
+/// What the cluster's owner may run for the site (`[site] cluster_provides`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterService {
+    /// The Sealed Secrets controller (the site still seals with its certificate).
+    SealedSecrets,
+    /// A GPU device plugin with GPU feature discovery (the GPU operator or NVIDIA's plugin).
+    GpuDevicePlugin,
+    /// The Gateway API CRDs.
+    GatewayApi,
+    /// LoadBalancer Services get addresses (a cloud or the owner's MetalLB); the site then
+    /// asks for no fixed address.
+    LoadBalancer,
+}
+
+impl ClusterService {
+    pub fn capability(self) -> Capability {
+        match self {
+            ClusterService::SealedSecrets => Capability::SealedSecrets,
+            ClusterService::GpuDevicePlugin => Capability::GpuDevicePlugin,
+            ClusterService::GatewayApi => Capability::GatewayApi,
+            ClusterService::LoadBalancer => Capability::LoadBalancer,
         }
     }
 }
@@ -210,14 +250,25 @@ pub static COMPONENTS: &[Component] = &[
         name: "sealed-secrets",
         unit: UnitOf::Own("sealed-secrets"),
         layer: Layer::Controllers,
+        enabled: |s, _| !s.cluster_provides(ClusterService::SealedSecrets),
         provides: |_| vec![Capability::SealedSecrets],
         charts: |_, _| vec!["sealed-secrets"],
+        ..BASE
+    },
+    Component {
+        name: "gateway-api",
+        unit: UnitOf::Own("gateway-api"),
+        layer: Layer::Controllers,
+        enabled: |s, _| s.gateway().is_some_and(|g| g.crds.is_some()),
+        provides: |_| vec![Capability::GatewayApi],
+        context: ingress::gateway_api_context,
         ..BASE
     },
     Component {
         name: "metallb",
         unit: UnitOf::Own("metallb"),
         layer: Layer::Controllers,
+        enabled: |s, _| s.spec.metallb.is_some(),
         provides: |_| vec![Capability::LoadBalancerController],
         charts: |_, _| vec!["metallb"],
         context: network::metallb_context,
@@ -227,22 +278,47 @@ pub static COMPONENTS: &[Component] = &[
         name: "rook-ceph-operator",
         unit: UnitOf::Own("rook-ceph-operator"),
         layer: Layer::Controllers,
+        enabled: |s, _| s.spec.ceph.is_some(),
         provides: |_| vec![Capability::CephOperator],
         charts: |_, _| vec!["rook-ceph"],
+        ..BASE
+    },
+    Component {
+        name: "gpu-operator",
+        unit: UnitOf::Own("gpu-operator"),
+        layer: Layer::Controllers,
+        enabled: gpu::enabled,
+        provides: |_| vec![Capability::GpuDevicePlugin],
+        charts: |_, _| vec!["gpu-operator"],
+        context: gpu::context,
         ..BASE
     },
     Component {
         name: "calico",
         unit: UnitOf::Own("calico"),
         layer: Layer::Config,
+        enabled: |s, _| s.spec.calico.is_some(),
         secrets: network::calico_secrets,
         context: network::calico_context,
+        ..BASE
+    },
+    Component {
+        name: "cilium",
+        unit: UnitOf::Own("cilium"),
+        layer: Layer::Config,
+        enabled: |s, _| s.spec.cilium.is_some(),
+        provides: cilium::provides,
+        needs: cilium::needs,
+        charts: |_, _| vec!["cilium"],
+        secrets: cilium::secrets,
+        context: cilium::context,
         ..BASE
     },
     Component {
         name: "metallb-config",
         unit: UnitOf::Own("metallb-config"),
         layer: Layer::Config,
+        enabled: |s, _| s.spec.metallb.is_some(),
         provides: |_| vec![Capability::LoadBalancer],
         needs: network::metallb_config_needs,
         ..BASE
@@ -251,6 +327,7 @@ pub static COMPONENTS: &[Component] = &[
         name: "rook-ceph",
         unit: UnitOf::Own("rook-ceph-cluster"),
         layer: Layer::Config,
+        enabled: |s, _| s.spec.ceph.is_some(),
         provides: ceph::provides,
         needs: ceph::needs,
         secrets: ceph::secrets,
@@ -262,6 +339,7 @@ pub static COMPONENTS: &[Component] = &[
         name: "traefik",
         unit: UnitOf::Own("traefik"),
         layer: Layer::Platform,
+        enabled: |s, _| s.spec.traefik.is_some(),
         provides: |_| vec![Capability::Ingress],
         needs: platform::traefik_needs,
         charts: |_, _| vec!["traefik"],
@@ -269,9 +347,36 @@ pub static COMPONENTS: &[Component] = &[
         ..BASE
     },
     Component {
+        name: "ingress-nginx",
+        unit: UnitOf::Own("ingress-nginx"),
+        layer: Layer::Platform,
+        enabled: |s, _| {
+            s.spec
+                .ingress_nginx
+                .as_ref()
+                .is_some_and(|n| n.controller.is_some())
+        },
+        provides: |_| vec![Capability::Ingress],
+        needs: ingress::nginx_needs,
+        charts: |_, _| vec!["ingress-nginx"],
+        addresses: ingress::nginx_addresses,
+        ..BASE
+    },
+    Component {
+        name: "gateway",
+        unit: UnitOf::Own("gateway"),
+        layer: Layer::Platform,
+        enabled: |s, _| s.gateway().is_some_and(|g| g.class.is_some()),
+        provides: |_| vec![Capability::Ingress],
+        needs: ingress::gateway_needs,
+        addresses: ingress::gateway_addresses,
+        ..BASE
+    },
+    Component {
         name: "cvmfs",
         unit: UnitOf::Own("cvmfs"),
         layer: Layer::Platform,
+        enabled: |s, _| s.spec.cvmfs.is_some(),
         provides: |_| vec![Capability::Cvmfs],
         charts: |_, _| vec!["cvmfs-csi"],
         ..BASE
@@ -280,6 +385,7 @@ pub static COMPONENTS: &[Component] = &[
         name: "dex",
         unit: UnitOf::Own("dex"),
         layer: Layer::Platform,
+        enabled: |s, _| s.spec.dex.is_some(),
         provides: |_| vec![Capability::Oidc],
         needs: dex::needs,
         charts: |_, _| vec!["dex"],
@@ -315,6 +421,7 @@ pub static COMPONENTS: &[Component] = &[
         name: "dask",
         unit: UnitOf::Instance,
         layer: Layer::Apps,
+        enabled: |_, at| at.instance().is_some_and(|i| i.spec.dask.is_some()),
         needs: instance::dask_needs,
         charts: instance::dask_charts,
         images: instance::dask_images,
@@ -408,12 +515,12 @@ impl Site {
         let mut slots = Slots::for_target(self, c, at);
         (c.secrets)(self, at, &mut slots);
         if let Some(first) = slots.into_slots().first() {
+            let backend = self.secrets_backend();
             needs.push(Need {
-                capability: Capability::SealedSecrets,
+                capability: backend.capability(),
                 at: Some((first.file, first.anchor.clone())),
                 why: "a sealed value".to_owned(),
-                fix: "run the Sealed Secrets controller (the `sealed-secrets` component)"
-                    .to_owned(),
+                fix: backend.fix().to_owned(),
             });
         }
         needs
@@ -424,6 +531,38 @@ impl Site {
         self.components()
             .filter(|c| (c.provides)(self).contains(&cap))
             .collect()
+    }
+
+    /// Whether the cluster gives a capability without a component of the tree: declared in
+    /// `[site] cluster_provides`, a StorageClass named in `[storage]`, or an ingress the
+    /// cluster runs (ingress-nginx with no `controller` here, a `parent` Gateway).
+    pub fn cluster_gives(&self, cap: Capability) -> bool {
+        let declared = self
+            .spec
+            .site
+            .cluster_provides
+            .iter()
+            .any(|p| p.get_ref().capability() == cap);
+        declared
+            || match cap {
+                Capability::BlockStorage => self.cluster_storage(StorageUse::Block),
+                Capability::SharedStorage => self.cluster_storage(StorageUse::Shared),
+                Capability::Ingress => {
+                    self.spec
+                        .ingress_nginx
+                        .as_ref()
+                        .is_some_and(|n| n.controller.is_none())
+                        || self
+                            .gateway()
+                            .is_some_and(|g| g.class.is_none() && g.parent.is_some())
+                }
+                _ => false,
+            }
+    }
+
+    /// Whether a component of the tree or the cluster gives a capability.
+    pub fn is_provided(&self, cap: Capability) -> bool {
+        self.cluster_gives(cap) || !self.providers(cap).is_empty()
     }
 }
 
@@ -558,10 +697,18 @@ mod tests {
     }
 
     #[test]
-    fn the_reference_site_runs_every_component_and_triton() {
+    fn the_reference_site_runs_every_component_but_the_alternatives_it_did_not_choose() {
         let (site, _) = site_with(&[], &[]);
         let names: Vec<&str> = site.components().map(|c| c.name).collect();
-        assert_eq!(names, COMPONENTS.iter().map(|c| c.name).collect::<Vec<_>>());
+        let not_chosen = ["gateway-api", "cilium", "ingress-nginx", "gateway"];
+        assert_eq!(
+            names,
+            COMPONENTS
+                .iter()
+                .map(|c| c.name)
+                .filter(|n| !not_chosen.contains(n))
+                .collect::<Vec<_>>()
+        );
         let triton = &crate::validate::testing::SITE
             [crate::validate::testing::SITE.find("[triton]").unwrap()..];
         let (site, _) = site_with(&[(triton, "")], &[]);

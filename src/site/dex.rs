@@ -80,17 +80,31 @@ fn env_name(id: &str) -> String {
         .collect()
 }
 
+/// The host of an issuer URL.
+pub fn issuer_host(issuer: &str) -> &str {
+    let issuer = issuer.trim_end_matches('/');
+    issuer
+        .split("://")
+        .nth(1)
+        .unwrap_or(issuer)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("")
+}
+
 pub(super) fn needs<'a>(_: &'a Site, _: At<'a>) -> Vec<Need> {
     vec![Need {
         capability: Capability::Ingress,
         at: None,
         why: "Dex's public issuer URL".to_owned(),
-        fix: "run an ingress controller (the `traefik` component)".to_owned(),
+        fix: "run an ingress ([traefik], [ingress_nginx] or [gateway])".to_owned(),
     }]
 }
 
 pub(super) fn secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {
-    let dex = &site.spec.dex;
+    let Some(dex) = &site.spec.dex else {
+        return;
+    };
     let ns = dex.namespace.as_str();
     for (i, con) in dex.connector.iter().enumerate() {
         let idx = i.to_string();
@@ -122,7 +136,9 @@ pub(super) fn secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {
 /// The issuer without a trailing slash and its host, the connectors and clients with the
 /// environment variable each secret is read from.
 pub(super) fn context(site: &Site) -> Map<String, Value> {
-    let dex = &site.spec.dex;
+    let Some(dex) = &site.spec.dex else {
+        return Map::new();
+    };
     let issuer = dex.issuer.trim_end_matches('/');
     let with_env = |v: Value, env: String| {
         let mut v = v;
@@ -139,13 +155,7 @@ pub(super) fn context(site: &Site) -> Map<String, Value> {
         .iter()
         .map(|c| with_env(json!(c), client_secret_env(c.id.get_ref().as_str())))
         .collect();
-    let host = issuer
-        .split("://")
-        .nth(1)
-        .unwrap_or(issuer)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("");
+    let host = issuer_host(issuer);
     Map::from_iter([(
         "dex".to_owned(),
         json!({"issuer": issuer, "host": host, "connectors": connectors, "static_clients": clients, "secret": DEX_SECRET}),

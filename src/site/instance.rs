@@ -1,12 +1,15 @@
 //! One JupyterHub instance (`instances/<name>.toml`).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use serde_json::{Map, Value, json};
 
 use super::components::{Address, At, Capability, ImageUse, Need};
 use super::secrets::Slots;
-use super::types::{DnsLabel, DnsSubdomain, Hostname, ImageRef, Quantity, SealedValue};
+use super::session::{AccessMode, Cpu, Home, Memory, ProfileGpu, Toleration, Volume};
+use super::storage::StorageUse;
+use super::types::{DnsLabel, DnsSubdomain, Hostname, ImageRef, LabelValue, SealedValue};
 use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -17,7 +20,8 @@ pub struct InstanceFile {
     pub singleuser: SingleUser,
     #[serde(default)]
     pub profile: Vec<Profile>,
-    pub dask: InstanceDask,
+    /// Dask scale-out; absent: sessions have no Dask cluster beyond their own pod.
+    pub dask: Option<InstanceDask>,
     pub culling: Culling,
     pub xcache: Option<InstanceXCache>,
     /// Chart version override for this instance (defaults to `[charts.jupyterhub]`).
@@ -47,36 +51,125 @@ pub struct InstanceMeta {
     /// Suspend the instance's Flux Kustomization (dev instances at rest).
     #[serde(default)]
     pub suspend: bool,
-    /// Base of the per-user Dask names `<user>.dask.<base>`.
-    pub dask_base_domain: Hostname,
-    /// LoadBalancer address of the hub's proxy.
+    /// Base of the per-user Dask names `<user>.dask.<base>` (Tier-2 Dask).
+    pub dask_base_domain: Option<Hostname>,
+    /// LoadBalancer address of the hub's proxy; absent: the proxy is reached through the
+    /// ingress only (a ClusterIP Service).
+    #[schemars(with = "Option<String>")]
+    pub proxy_ip: Option<Spanned<IpAddr>>,
+    /// LoadBalancer address of the instance's Dask Traefik (Tier-2 Dask).
+    #[schemars(with = "Option<String>")]
+    pub dask_ip: Option<Spanned<IpAddr>>,
+}
+
+/// How users log in: through the site's Dex, or straight to an OIDC issuer (any, with
+/// GenericOAuthenticator; CILogon with its identity providers). Exactly one of `dex`, `oidc`,
+/// `cilogon`.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// The name on the login button, which reads `Sign in with <login_service>`
+    /// (JupyterHub's `templates/login.html`), e.g. `CMS SSO`.
     #[schemars(with = "String")]
-    pub proxy_ip: Spanned<IpAddr>,
-    /// LoadBalancer address of the instance's Dask Traefik.
-    #[schemars(with = "String")]
-    pub dask_ip: Spanned<IpAddr>,
+    pub login_service: Spanned<String>,
+    #[serde(default)]
+    pub admin_users: Vec<String>,
+    /// Groups (from the issuer's groups claim) allowed to log in; empty: any user the
+    /// issuer lets through.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+    /// The OAuth client's secret, sealed for this namespace.
+    #[schemars(with = "Option<SealedValue>")]
+    pub client_secret: Option<Spanned<SealedValue>>,
+    /// Log in through the site's Dex.
+    pub dex: Option<AuthDex>,
+    /// Log in to an OIDC issuer directly (GenericOAuthenticator).
+    pub oidc: Option<AuthOidc>,
+    /// Log in to CILogon directly (CILogonOAuthenticator), through the identity providers
+    /// listed.
+    pub cilogon: Option<AuthCilogon>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Auth {
+pub struct AuthDex {
     /// The Dex connector users log in through (`cern-iam`, `cilogon`).
     #[schemars(with = "String")]
     pub connector: Spanned<String>,
     /// The Dex static client of this hub.
     #[schemars(with = "String")]
     pub client: Spanned<String>,
-    /// The name on the login button, which reads `Sign in with <login_service>`
-    /// (JupyterHub's `templates/login.html`), e.g. `CMS SSO`.
-    pub login_service: String,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthOidc {
+    #[schemars(with = "String")]
+    pub client_id: Spanned<String>,
+    /// The issuer's endpoints, from its `/.well-known/openid-configuration`.
+    pub authorize_url: String,
+    pub token_url: String,
+    pub userdata_url: String,
+    pub scopes: Vec<String>,
+    /// Claim of the userinfo response used as the user name.
+    pub username_claim: String,
+    /// Claim holding group membership (needed by `allowed_groups`).
+    pub groups_claim: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthCilogon {
+    /// `cilogon:/client_id/...`.
+    #[schemars(with = "String")]
+    pub client_id: Spanned<String>,
+    /// Scopes; `openid` and `org.cilogon.userinfo` are added by the authenticator.
+    pub scopes: Vec<String>,
+    /// Claim holding group membership (COmanage: `isMemberOf`; needed by `allowed_groups`).
+    pub groups_claim: Option<String>,
+    /// The identity providers users may choose on CILogon's page.
+    #[schemars(with = "Vec<CilogonIdp>")]
+    pub idp: Spanned<Vec<CilogonIdp>>,
+}
+
+/// One identity provider behind CILogon and how its users' names are made.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CilogonIdp {
+    /// The IdP's EntityID (https://cilogon.org/idplist).
+    pub entity_id: String,
+    /// Claim used as the user name (`eppn`, `email`).
+    pub username_claim: String,
+    /// Strip `@<domain>` from the names.
+    pub strip_domain: Option<String>,
+    /// Prefix names with `<prefix>:`.
+    #[schemars(with = "Option<String>")]
+    pub prefix: Option<Spanned<String>>,
+    /// Let every user of this IdP in.
     #[serde(default)]
-    pub admin_users: Vec<String>,
-    /// Groups (from the connector's groups claim) allowed to log in; empty: any user.
+    pub allow_all: bool,
+    /// Let users of these domains in.
     #[serde(default)]
-    pub allowed_groups: Vec<String>,
-    /// The Dex client's secret, sealed for this namespace.
-    #[schemars(with = "Option<SealedValue>")]
-    pub client_secret: Option<Spanned<SealedValue>>,
+    pub allowed_domains: Vec<String>,
+    /// Preselect this IdP.
+    #[serde(default)]
+    pub default: bool,
+}
+
+impl Auth {
+    /// The span of the client id the secret belongs to (where a missing secret is
+    /// pointed at).
+    pub fn client_span(&self) -> std::ops::Range<usize> {
+        if let Some(d) = &self.dex {
+            d.client.span()
+        } else if let Some(o) = &self.oidc {
+            o.client_id.span()
+        } else if let Some(c) = &self.cilogon {
+            c.client_id.span()
+        } else {
+            self.login_service.span()
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -84,28 +177,22 @@ pub struct Auth {
 pub struct SingleUser {
     pub uid: u32,
     pub gid: u32,
-    pub home: String,
-    /// Per-user storage on the Ceph block StorageClass.
-    pub storage: Quantity,
-    pub cpu_guarantee: f64,
-    pub cpu_limit: f64,
-    pub memory_guarantee: Quantity,
-    pub memory_limit: Quantity,
+    /// The user's home volume; absent: no persistent home.
+    pub home: Option<Home>,
+    pub cpu: Cpu,
+    pub memory: Memory,
     /// CVMFS repositories mounted under /cvmfs.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub cvmfs: Vec<Spanned<DnsSubdomain>>,
-    /// The Tier-2 `/store/user` area.
-    pub store_user: Option<StoreUser>,
-}
-
-/// A host path (the Tier-2 storage mounted on every node) shown to users.
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StoreUser {
-    pub host_path: String,
-    pub mount: String,
-    pub read_only: bool,
+    /// Extra volumes of every session.
+    #[serde(default)]
+    pub volume: Vec<Volume>,
+    /// Node labels every session's node must have.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, LabelValue>,
+    #[serde(default)]
+    pub tolerations: Vec<Toleration>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -119,6 +206,17 @@ pub struct Profile {
     pub worker_image: Option<Spanned<ImageRef>>,
     #[serde(default)]
     pub default: bool,
+    /// CPU of this profile's sessions (default `[singleuser] cpu`).
+    pub cpu: Option<Cpu>,
+    /// Memory of this profile's sessions (default `[singleuser] memory`).
+    pub memory: Option<Memory>,
+    pub gpu: Option<ProfileGpu>,
+    /// Node labels added to `[singleuser] node_selector`.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, LabelValue>,
+    /// Tolerations added to `[singleuser] tolerations`.
+    #[serde(default)]
+    pub tolerations: Vec<Toleration>,
 }
 
 #[derive(
@@ -179,29 +277,52 @@ pub(super) fn hub_needs<'a>(_: &'a Site, at: At<'a>) -> Vec<Need> {
         Need {
             capability: Capability::Ingress,
             at: Some((i.file, s.instance.host.span())),
-            why: "the hub's public name is served by the cluster ingress".to_owned(),
-            fix: "run an ingress controller (the `traefik` component)".to_owned(),
-        },
-        Need {
-            capability: Capability::Oidc,
-            at: Some((i.file, s.auth.connector.span())),
-            why: "users log in through this connector of the site's issuer".to_owned(),
-            fix: "run an OIDC issuer (the `dex` component)".to_owned(),
+            why: "the hub's public name is served by the site's ingress".to_owned(),
+            fix: "run an ingress ([traefik], [ingress_nginx] or [gateway])".to_owned(),
         },
         Need {
             capability: Capability::BlockStorage,
-            at: None,
-            why: "the hub's database and the users' homes".to_owned(),
-            fix: "run a storage provider with a block StorageClass (the `rook-ceph` component)"
-                .to_owned(),
-        },
-        Need {
-            capability: Capability::LoadBalancer,
-            at: Some((i.file, s.instance.proxy_ip.span())),
-            why: "the hub's proxy is a LoadBalancer Service".to_owned(),
-            fix: "configure LoadBalancer address pools (the `metallb-config` component)".to_owned(),
+            at: Some((i.file, s.instance.name.span())),
+            why: "the hub's database volume".to_owned(),
+            fix: "run a storage provider with a block StorageClass (the `rook-ceph` component) or name one in [storage] block".to_owned(),
         },
     ];
+    if let Some(d) = &s.auth.dex {
+        v.push(Need {
+            capability: Capability::Oidc,
+            at: Some((i.file, d.connector.span())),
+            why: "users log in through this connector of the site's Dex".to_owned(),
+            fix: "run Dex (the `dex` component), or log in to the issuer directly ([auth.oidc] or [auth.cilogon])".to_owned(),
+        });
+    }
+    if let Some(h) = &s.singleuser.home
+        && h.storage_class.is_none()
+    {
+        let (cap, what) = match h.access() {
+            AccessMode::ReadWriteOnce => (
+                Capability::BlockStorage,
+                "block StorageClass ([storage] block or Ceph's block pool)",
+            ),
+            AccessMode::ReadWriteMany => (
+                Capability::SharedStorage,
+                "shared StorageClass ([storage] shared or a Ceph filesystem)",
+            ),
+        };
+        v.push(Need {
+            capability: cap,
+            at: Some((i.file, h.access_span())),
+            why: "the users' homes".to_owned(),
+            fix: format!("provide a {what}, or name the class in [singleuser.home] storage_class"),
+        });
+    }
+    if let Some(ip) = &s.instance.proxy_ip {
+        v.push(Need {
+            capability: Capability::LoadBalancer,
+            at: Some((i.file, ip.span())),
+            why: "the hub's proxy is a LoadBalancer Service".to_owned(),
+            fix: "configure LoadBalancer address pools (`metallb` or Cilium LB IPAM), or leave proxy_ip out".to_owned(),
+        });
+    }
     if let Some(first) = s.singleuser.cvmfs.first() {
         v.push(Need {
             capability: Capability::Cvmfs,
@@ -209,6 +330,13 @@ pub(super) fn hub_needs<'a>(_: &'a Site, at: At<'a>) -> Vec<Need> {
             why: "user pods mount CVMFS".to_owned(),
             fix: "run CVMFS (the `cvmfs` component) or mount no repositories".to_owned(),
         });
+    }
+    if let Some(g) = s.profile.iter().find_map(|p| p.gpu.as_ref()) {
+        v.push(super::gpu::device_plugin_need(
+            i.file,
+            &g.product,
+            "a profile",
+        ));
     }
     v
 }
@@ -225,16 +353,18 @@ pub(super) fn hub_secrets<'a>(_: &'a Site, at: At<'a>, slots: &mut Slots<'a>) {
         HUB_OAUTH_SECRET,
         "OAUTH_CLIENT_SECRET",
         spec.auth.client_secret.as_ref(),
-        spec.auth.client.span(),
+        spec.auth.client_span(),
     );
-    if *spec.dask.mode.get_ref() == DaskMode::Tier2 {
+    if let Some(d) = &spec.dask
+        && *d.mode.get_ref() == DaskMode::Tier2
+    {
         slots.add(
             &["dask", "condor_token"],
             ns,
             CONDOR_SECRET,
             "token",
-            spec.dask.condor_token.as_ref(),
-            spec.dask.mode.span(),
+            d.condor_token.as_ref(),
+            d.mode.span(),
         );
     }
     if let Some(x) = &spec.xcache {
@@ -267,10 +397,12 @@ pub(super) fn hub_images<'a>(_: &'a Site, at: At<'a>) -> Vec<ImageUse<'a>> {
 
 pub(super) fn hub_addresses<'a>(_: &'a Site, at: At<'a>) -> Vec<Address<'a>> {
     at.instance()
-        .map(|i| Address {
-            who: format!("the proxy of instance `{}`", i.spec.instance.name.get_ref()),
-            file: i.file,
-            ip: &i.spec.instance.proxy_ip,
+        .and_then(|i| {
+            i.spec.instance.proxy_ip.as_ref().map(|ip| Address {
+                who: format!("the proxy of instance `{}`", i.spec.instance.name.get_ref()),
+                file: i.file,
+                ip,
+            })
         })
         .into_iter()
         .collect()
@@ -284,19 +416,22 @@ pub(super) fn hub_context(_: &Site) -> Map<String, Value> {
 }
 
 pub(super) fn dask_charts(_: &Site, at: At<'_>) -> Vec<&'static str> {
-    match at.instance() {
-        Some(i) if *i.spec.dask.mode.get_ref() == DaskMode::InCluster => vec!["dask-gateway"],
+    match at.instance().and_then(|i| i.spec.dask.as_ref()) {
+        Some(d) if *d.mode.get_ref() == DaskMode::InCluster => vec!["dask-gateway"],
         _ => Vec::new(),
     }
 }
 
 pub(super) fn dask_needs<'a>(_: &'a Site, at: At<'a>) -> Vec<Need> {
     at.instance()
-        .map(|i| Need {
-            capability: Capability::LoadBalancer,
-            at: Some((i.file, i.spec.instance.dask_ip.span())),
-            why: "the instance's Dask Traefik is a LoadBalancer Service".to_owned(),
-            fix: "configure LoadBalancer address pools (the `metallb-config` component)".to_owned(),
+        .and_then(|i| {
+            i.spec.instance.dask_ip.as_ref().map(|ip| Need {
+                capability: Capability::LoadBalancer,
+                at: Some((i.file, ip.span())),
+                why: "the instance's Dask Traefik is a LoadBalancer Service".to_owned(),
+                fix: "configure LoadBalancer address pools (`metallb` or Cilium LB IPAM)"
+                    .to_owned(),
+            })
         })
         .into_iter()
         .collect()
@@ -311,31 +446,46 @@ pub(super) fn dask_images<'a>(site: &'a Site, at: At<'a>) -> Vec<ImageUse<'a>> {
     i.spec
         .profile
         .iter()
-        .map(|p| match &p.worker_image {
-            Some(w) => ImageUse {
+        .filter_map(|p| match &p.worker_image {
+            Some(w) => Some(ImageUse {
                 image: w,
                 file: i.file,
                 dev,
-            },
-            None => ImageUse {
-                image: &site.spec.dask.worker_image,
+            }),
+            None => site.spec.dask.as_ref().map(|d| ImageUse {
+                image: &d.worker_image,
                 file: site.file,
                 dev,
-            },
+            }),
         })
         .collect()
 }
 
 pub(super) fn dask_addresses<'a>(_: &'a Site, at: At<'a>) -> Vec<Address<'a>> {
     at.instance()
-        .map(|i| Address {
-            who: format!(
-                "the Dask Traefik of instance `{}`",
-                i.spec.instance.name.get_ref()
-            ),
-            file: i.file,
-            ip: &i.spec.instance.dask_ip,
+        .and_then(|i| {
+            i.spec.instance.dask_ip.as_ref().map(|ip| Address {
+                who: format!(
+                    "the Dask Traefik of instance `{}`",
+                    i.spec.instance.name.get_ref()
+                ),
+                file: i.file,
+                ip,
+            })
         })
         .into_iter()
         .collect()
+}
+
+/// The StorageClass of an instance's homes: its own, or the site's for the access mode.
+pub fn home_class(site: &Site, home: &Home) -> Option<String> {
+    home.storage_class
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| {
+            site.storage_class(match home.access() {
+                AccessMode::ReadWriteOnce => StorageUse::Block,
+                AccessMode::ReadWriteMany => StorageUse::Shared,
+            })
+        })
 }

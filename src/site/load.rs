@@ -205,19 +205,27 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
         };
         let start = r.start.unwrap_or(1);
         let width = r.width.unwrap_or(2);
-        let first = *r.first_ip.get_ref();
         for i in 0..r.count {
             let name = format!("{}{:0width$}", r.prefix.get_ref(), start + i, width = width);
-            let Some(ip) = offset_ip(first, i) else {
-                diags.push(
-                    Diagnostic::new(
-                        diag::INVALID_VALUE,
-                        format!("the range runs past the last address from {first}"),
-                    )
-                    .at(file, r.first_ip.span(), "first address")
-                    .help("start the range lower or make it shorter"),
-                );
-                break;
+            let ip = match &r.first_ip {
+                None => None,
+                Some(first) => {
+                    let Some(ip) = offset_ip(*first.get_ref(), i) else {
+                        diags.push(
+                            Diagnostic::new(
+                                diag::INVALID_VALUE,
+                                format!(
+                                    "the range runs past the last address from {}",
+                                    first.get_ref()
+                                ),
+                            )
+                            .at(file, first.span(), "first address")
+                            .help("start the range lower or make it shorter"),
+                        );
+                        break;
+                    };
+                    Some(ip)
+                }
             };
             if name.parse::<super::types::DnsSubdomain>().is_err() {
                 diags.push(
@@ -235,7 +243,10 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
                 name,
                 name_span: r.prefix.span(),
                 ip,
-                ip_span: r.first_ip.span(),
+                ip_span: r
+                    .first_ip
+                    .as_ref()
+                    .map_or_else(|| r.prefix.span(), |f| f.span()),
                 roles: r.roles.clone(),
                 cores: r.cores.or(cls.map(|c| c.cores)).unwrap_or(0),
                 threads: r.threads.or(cls.map(|c| c.threads)).unwrap_or(0),
@@ -260,8 +271,8 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
             nvme: n.nvme.clone().unwrap_or_else(|| class_drives(cls, &name)),
             name,
             name_span: n.name.span(),
-            ip: *n.ip.get_ref(),
-            ip_span: n.ip.span(),
+            ip: n.ip.as_ref().map(|i| *i.get_ref()),
+            ip_span: n.ip.as_ref().map_or_else(|| n.name.span(), |i| i.span()),
             roles: n.roles.clone(),
             cores: n.cores.or(cls.map(|c| c.cores)).unwrap_or(0),
             threads: n.threads.or(cls.map(|c| c.threads)).unwrap_or(0),

@@ -4,27 +4,39 @@
 //! one structure.
 
 mod ceph;
+mod cilium;
 pub mod components;
 mod dex;
+mod gpu;
+mod ingress;
 mod instance;
 mod load;
 mod network;
 mod nodes;
 mod platform;
 pub mod secrets;
+mod session;
+mod storage;
+mod tenant;
 pub mod types;
 
 use std::collections::BTreeMap;
 
 pub use ceph::*;
-pub use components::{COMPONENTS, Component};
+pub use cilium::*;
+pub use components::{COMPONENTS, Capability, ClusterService, Component};
 pub use dex::*;
+pub use gpu::*;
+pub use ingress::*;
 pub use instance::*;
 pub use load::{instance_schema, load, load_with, site_schema};
 pub use network::*;
 pub use nodes::*;
 pub use platform::*;
-pub use secrets::{SecretSlot, SecretStatus, secret_slots};
+pub use secrets::{SecretSlot, SecretStatus, SecretsBackend, secret_slots};
+pub use session::*;
+pub use storage::*;
+pub use tenant::*;
 
 use crate::sources::FileId;
 use types::{DnsLabel, Hostname};
@@ -32,7 +44,9 @@ use types::{DnsLabel, Hostname};
 /// A value with its byte range in the file it came from.
 pub type Spanned<T> = toml::Spanned<T>;
 
-/// `site.toml`.
+/// `site.toml`. Only `[site]`, `[gitops]`, `[sealing]` and `[charts]` are required; every
+/// component's table is optional, and the site runs the components whose tables it has
+/// (`README.md`, "The site files", says what each needs).
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SiteFile {
@@ -42,23 +56,47 @@ pub struct SiteFile {
     /// Pinned Helm charts, by chart name.
     #[schemars(with = "BTreeMap<String, Chart>")]
     pub charts: Spanned<BTreeMap<String, Chart>>,
-    pub control_plane: ControlPlane,
+    /// A facility that owns only namespaces on someone else's cluster.
+    pub tenant: Option<Tenant>,
+    /// The API server endpoint, when the site runs its own control plane.
+    pub control_plane: Option<ControlPlane>,
     #[serde(default)]
     pub node_class: Vec<NodeClass>,
     #[serde(default)]
     pub node_range: Vec<NodeRange>,
     #[serde(default)]
     pub node: Vec<NodeSpec>,
-    pub network: Network,
-    pub calico: Calico,
-    pub metallb: MetalLb,
-    pub ceph: Ceph,
-    pub traefik: Traefik,
-    pub dex: Dex,
-    pub cvmfs: Cvmfs,
-    pub dask: Dask,
+    /// The cluster's address ranges (needed by Calico and Cilium; checked against the
+    /// nodes and the LoadBalancer pools).
+    pub network: Option<Network>,
+    /// CNI: Calico's IP pools and BGP (the Calico operator installs Calico itself).
+    pub calico: Option<Calico>,
+    /// CNI: Cilium (its HelmRelease, LB IPAM pools and BGP control plane).
+    pub cilium: Option<Cilium>,
+    /// LoadBalancer addresses from MetalLB.
+    pub metallb: Option<MetalLb>,
+    /// Storage: Rook-Ceph.
+    pub ceph: Option<Ceph>,
+    /// Storage: StorageClasses that exist on the cluster, named per use (override the
+    /// classes `[ceph]` makes).
+    pub storage: Option<StorageClasses>,
+    /// Ingress: Traefik (IngressRoutes).
+    pub traefik: Option<Traefik>,
+    /// Ingress: ingress-nginx (Ingress objects with a class).
+    pub ingress_nginx: Option<IngressNginx>,
+    /// Ingress: Gateway API (HTTPRoutes on a Gateway).
+    #[schemars(with = "Option<Gateway>")]
+    pub gateway: Option<Spanned<Gateway>>,
+    /// Hub login through Dex (instances may log in to an OIDC issuer directly instead).
+    pub dex: Option<Dex>,
+    pub cvmfs: Option<Cvmfs>,
+    /// Dask defaults for instances that run Dask.
+    pub dask: Option<Dask>,
     pub xcache: Option<XCache>,
     pub triton: Option<Triton>,
+    /// The NVIDIA GPU operator, installed when nodes have GPUs (unless the cluster runs a
+    /// device plugin: `[site] cluster_provides = ["gpu-device-plugin"]`).
+    pub gpu_operator: Option<GpuOperator>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -81,6 +119,11 @@ pub struct SiteMeta {
     /// Secrets made outside the tree that objects may refer to, as `namespace/name`.
     #[serde(default)]
     pub external_secrets: Vec<String>,
+    /// What the cluster's owner runs that the site relies on instead of installing it
+    /// (a tenant's Sealed Secrets controller, a GPU device plugin, the Gateway API CRDs).
+    #[serde(default)]
+    #[schemars(with = "Vec<ClusterService>")]
+    pub cluster_provides: Vec<Spanned<ClusterService>>,
 }
 
 /// The Flux source this tree is applied from.
@@ -99,7 +142,9 @@ pub struct GitOps {
     pub secret: Option<String>,
 }
 
-/// The Sealed Secrets controller and the certificate the tree is sealed with.
+/// The Sealed Secrets controller and the certificate the tree is sealed with. Sealed Secrets is
+/// the one secrets backend; `site::secrets` and `render::secrets` are the seam another
+/// (SOPS, External Secrets) would plug into.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sealing {

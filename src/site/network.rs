@@ -79,8 +79,7 @@ pub struct BgpPeer {
     pub ip: Spanned<IpAddr>,
     #[schemars(with = "Asn")]
     pub asn: Spanned<Asn>,
-    /// BGP session password (TCP MD5), sealed. Required: casa-build does not emit unauthenticated
-    /// sessions to the switches.
+    /// BGP session password (TCP MD5), sealed; without it the session is unauthenticated.
     #[schemars(with = "Option<SealedValue>")]
     pub password: Option<Spanned<SealedValue>>,
 }
@@ -145,11 +144,69 @@ impl MetalLb {
 pub const BGP_SECRET: &str = "bgp-passwords";
 pub const CALICO_NAMESPACE: &str = "calico-system";
 
+/// The annotation MetalLB reads a Service's requested address from (metallb@v0.16.1
+/// `internal/k8s/controllers/service_controller.go`, `metallb.io/loadBalancerIPs`).
+pub const METALLB_LB_ANNOTATION: &str = "metallb.io/loadBalancerIPs";
+
+/// One LoadBalancer address pool, from whichever component hands out addresses.
+#[derive(Debug, Clone)]
+pub struct LbPoolRef<'a> {
+    /// How messages name it (`MetalLB pool `public``).
+    pub what: String,
+    pub addresses: &'a [Spanned<Cidr>],
+}
+
+impl Site {
+    /// Every LoadBalancer address pool of the site (MetalLB's and Cilium LB IPAM's).
+    pub fn lb_pools(&self) -> Vec<LbPoolRef<'_>> {
+        let metallb = self
+            .spec
+            .metallb
+            .iter()
+            .flat_map(|m| &m.pool)
+            .map(|p| LbPoolRef {
+                what: format!("MetalLB pool `{}`", p.name),
+                addresses: &p.addresses,
+            });
+        let cilium = self
+            .spec
+            .cilium
+            .iter()
+            .flat_map(|c| &c.lb_pool)
+            .map(|p| LbPoolRef {
+                what: format!("Cilium LB IPAM pool `{}`", p.name),
+                addresses: &p.addresses,
+            });
+        metallb.chain(cilium).collect()
+    }
+
+    /// The annotation a Service asks its LoadBalancer address with, for the component
+    /// that hands out addresses (MetalLB first when, wrongly, both do).
+    pub fn lb_annotation(&self) -> Option<&'static str> {
+        if self.spec.metallb.is_some() {
+            Some(METALLB_LB_ANNOTATION)
+        } else if self
+            .spec
+            .cilium
+            .as_ref()
+            .is_some_and(|c| !c.lb_pool.is_empty())
+        {
+            Some(super::cilium::CILIUM_LB_ANNOTATION)
+        } else {
+            None
+        }
+    }
+}
+
 pub(super) fn calico_secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {
-    let Some(bgp) = &site.spec.calico.bgp else {
+    let Some(bgp) = site.spec.calico.as_ref().and_then(|c| c.bgp.as_ref()) else {
         return;
     };
     for (i, p) in bgp.peer.iter().enumerate() {
+        // A peer without a password has an unauthenticated session: no secret field.
+        if p.password.is_none() {
+            continue;
+        }
         let idx = i.to_string();
         slots.add(
             &["calico", "bgp", "peer", &idx, "password"],
@@ -167,8 +224,8 @@ pub(super) fn calico_context(site: &Site) -> Map<String, Value> {
     let cidrs: Vec<String> = site
         .spec
         .metallb
-        .pool
         .iter()
+        .flat_map(|m| &m.pool)
         .filter(|p| *p.advertise.get_ref() == Advertiser::Calico)
         .flat_map(|p| p.addresses.iter().map(|a| a.get_ref().to_string()))
         .collect();
@@ -180,8 +237,8 @@ pub(super) fn metallb_context(site: &Site) -> Map<String, Value> {
     let speaker = site
         .spec
         .metallb
-        .pool
         .iter()
+        .flat_map(|m| &m.pool)
         .any(|p| *p.advertise.get_ref() != Advertiser::Calico);
     Map::from_iter([("metallb_speaker".to_owned(), json!(speaker))])
 }
@@ -192,8 +249,8 @@ pub(super) fn metallb_config_needs<'a>(site: &'a Site, _: At<'a>) -> Vec<Need> {
         at: site
             .spec
             .metallb
-            .pool
-            .first()
+            .as_ref()
+            .and_then(|m| m.pool.first())
             .map(|p| (site.file, p.advertise.span())),
         why: "MetalLB address pools".to_owned(),
         fix: "run MetalLB's controller (the `metallb` component)".to_owned(),

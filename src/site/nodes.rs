@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::Spanned;
-use super::types::{DnsSubdomain, LabelValue, Quantity};
+use super::types::{DnsSubdomain, LabelValue, MigProfile, Quantity};
 
 /// What a node does; drives Ceph, GPU scheduling and the control-plane quorum.
 #[derive(
@@ -79,6 +79,15 @@ pub struct Gpu {
     pub count: u32,
     /// CUDA compute capability, e.g. `7.0`.
     pub compute_capability: String,
+    /// MIG: every GPU of the node is cut into slices of this profile (the operator's MIG
+    /// manager applies `nvidia.com/mig.config=all-<profile>`, a label the node must carry).
+    #[schemars(with = "Option<MigProfile>")]
+    pub mig: Option<Spanned<MigProfile>>,
+    /// Time-slicing: each GPU is offered as this many shares (the device plugin's
+    /// `sharing.timeSlicing` config `time-slicing-<n>`, picked by the node label
+    /// `nvidia.com/device-plugin.config`).
+    #[schemars(with = "Option<u32>")]
+    pub time_slicing: Option<Spanned<u32>>,
 }
 
 /// Hardware shared by many nodes.
@@ -107,9 +116,10 @@ pub struct NodeRange {
     pub start: Option<u32>,
     /// Digits of the number (default 2).
     pub width: Option<usize>,
-    /// Address of the first node; the others follow consecutively.
-    #[schemars(with = "String")]
-    pub first_ip: Spanned<IpAddr>,
+    /// Address of the first node; the others follow consecutively. Optional: addresses are
+    /// only checked against the cluster's ranges (a tenant may not know them).
+    #[schemars(with = "Option<String>")]
+    pub first_ip: Option<Spanned<IpAddr>>,
     #[schemars(with = "Option<String>")]
     pub class: Option<Spanned<String>>,
     pub roles: Vec<Role>,
@@ -134,8 +144,9 @@ pub struct NodeSpec {
     /// The Kubernetes node name (`kubernetes.io/hostname`).
     #[schemars(with = "DnsSubdomain")]
     pub name: Spanned<DnsSubdomain>,
-    #[schemars(with = "String")]
-    pub ip: Spanned<IpAddr>,
+    /// Optional: only checked against the cluster's ranges.
+    #[schemars(with = "Option<String>")]
+    pub ip: Option<Spanned<IpAddr>>,
     #[schemars(with = "Option<String>")]
     pub class: Option<Spanned<String>>,
     pub roles: Vec<Role>,
@@ -160,7 +171,7 @@ pub struct Node {
     /// Where the node is defined: its `name` (single node) or its range's `prefix`.
     #[serde(skip)]
     pub name_span: std::ops::Range<usize>,
-    pub ip: IpAddr,
+    pub ip: Option<IpAddr>,
     #[serde(skip)]
     pub ip_span: std::ops::Range<usize>,
     pub roles: Vec<Role>,

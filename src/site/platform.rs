@@ -27,7 +27,8 @@ pub struct Traefik {
 #[serde(deny_unknown_fields)]
 pub struct Tls {
     /// Let's Encrypt account e-mail; certificates by TLS-ALPN challenge when set.
-    pub acme_email: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub acme_email: Option<Spanned<String>>,
     /// Use Let's Encrypt staging (for test sites).
     #[serde(default)]
     pub acme_staging: bool,
@@ -105,9 +106,14 @@ pub struct Triton {
     pub gpus: Spanned<u32>,
     #[schemars(with = "LabelValue")]
     pub gpu_model: Spanned<LabelValue>,
-    /// The object store bucket holding the model repository.
-    #[schemars(with = "String")]
-    pub bucket: Spanned<String>,
+    /// The bucket of `[ceph.object_store]` holding the model repository (claimed in
+    /// Triton's namespace). Give this or `model_repository`.
+    #[schemars(with = "Option<String>")]
+    pub bucket: Option<Spanned<String>>,
+    /// The model repository in an S3 store outside the site, as Triton takes it
+    /// (`s3://host:port/bucket[/path]`).
+    #[schemars(with = "Option<String>")]
+    pub model_repository: Option<Spanned<String>>,
     pub model_control_mode: ModelControl,
     #[serde(default)]
     pub load_models: Vec<String>,
@@ -136,24 +142,39 @@ pub enum ModelControl {
 pub const TRITON_SECRET: &str = "triton-s3";
 
 pub(super) fn traefik_addresses<'a>(site: &'a Site, _: At<'a>) -> Vec<Address<'a>> {
-    vec![Address {
-        who: "the cluster Traefik".to_owned(),
-        file: site.file,
-        ip: &site.spec.traefik.lb_ip,
-    }]
+    site.spec
+        .traefik
+        .iter()
+        .map(|t| Address {
+            who: "the cluster Traefik".to_owned(),
+            file: site.file,
+            ip: &t.lb_ip,
+        })
+        .collect()
 }
 
 pub(super) fn triton_needs<'a>(site: &'a Site, _: At<'a>) -> Vec<Need> {
     let Some(t) = &site.spec.triton else {
         return Vec::new();
     };
-    vec![Need {
-        capability: Capability::ObjectStore,
-        at: Some((site.file, t.bucket.span())),
-        why: "Triton loads its model repository from this S3 bucket".to_owned(),
-        fix: "enable [ceph.object_store] with a [[ceph.object_store.bucket]] of this name"
-            .to_owned(),
-    }]
+    let mut v = vec![super::gpu::device_plugin_need(site.file, &t.gpus, "Triton")];
+    if let Some(b) = &t.bucket {
+        v.push(Need {
+            capability: Capability::ObjectStore,
+            at: Some((site.file, b.span())),
+            why: "Triton loads its model repository from this S3 bucket".to_owned(),
+            fix: "enable [ceph.object_store] with a [[ceph.object_store.bucket]] of this name, or give [triton] model_repository".to_owned(),
+        });
+    }
+    v
+}
+
+/// Where Triton's secret fields point when they are missing: the repository setting.
+fn triton_anchor(t: &Triton) -> std::ops::Range<usize> {
+    t.bucket
+        .as_ref()
+        .or(t.model_repository.as_ref())
+        .map_or_else(|| t.gpu_model.span(), Spanned::span)
 }
 
 pub(super) fn triton_secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {
@@ -167,7 +188,7 @@ pub(super) fn triton_secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a
         TRITON_SECRET,
         "AWS_ACCESS_KEY_ID",
         t.access_key.as_ref(),
-        t.bucket.span(),
+        triton_anchor(t),
     );
     slots.add(
         &["triton", "secret_key"],
@@ -175,7 +196,7 @@ pub(super) fn triton_secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a
         TRITON_SECRET,
         "AWS_SECRET_ACCESS_KEY",
         t.secret_key.as_ref(),
-        t.bucket.span(),
+        triton_anchor(t),
     );
 }
 
@@ -204,25 +225,42 @@ pub(super) fn triton_addresses<'a>(site: &'a Site, _: At<'a>) -> Vec<Address<'a>
         .collect()
 }
 
-pub(super) fn triton_context(_: &Site) -> Map<String, Value> {
-    Map::from_iter([("secrets".to_owned(), json!({"triton": TRITON_SECRET}))])
+/// Triton's Secret and its model repository URL: the given one, or the bucket in the site's
+/// object store.
+pub(super) fn triton_context(site: &Site) -> Map<String, Value> {
+    let repository =
+        site.spec
+            .triton
+            .as_ref()
+            .and_then(|t| match (&t.model_repository, &t.bucket) {
+                (Some(r), _) => Some(r.get_ref().clone()),
+                (None, Some(b)) => site
+                    .object_store_endpoint()
+                    .map(|e| format!("s3://{e}/{}", b.get_ref())),
+                (None, None) => None,
+            });
+    Map::from_iter([
+        ("secrets".to_owned(), json!({"triton": TRITON_SECRET})),
+        ("triton_repository".to_owned(), json!(repository)),
+    ])
 }
 
 pub(super) fn traefik_needs<'a>(site: &'a Site, _: At<'a>) -> Vec<Need> {
-    let t = &site.spec.traefik;
+    let Some(t) = &site.spec.traefik else {
+        return Vec::new();
+    };
     let mut v = vec![Need {
         capability: Capability::LoadBalancer,
         at: Some((site.file, t.lb_ip.span())),
         why: "Traefik's entry points are a LoadBalancer Service".to_owned(),
         fix: "configure LoadBalancer address pools (the `metallb-config` component)".to_owned(),
     }];
-    if t.tls.acme_email.is_some() {
+    if let Some(email) = &t.tls.acme_email {
         v.push(Need {
             capability: Capability::BlockStorage,
-            at: None,
+            at: Some((site.file, email.span())),
             why: "Traefik keeps its ACME certificates on a volume".to_owned(),
-            fix: "run a storage provider with a block StorageClass (the `rook-ceph` component)"
-                .to_owned(),
+            fix: "run a storage provider with a block StorageClass (the `rook-ceph` component) or name one in [storage] block".to_owned(),
         });
     }
     v

@@ -2,7 +2,7 @@
 //! cluster. One enumeration drives `secrets list`, `seal`, the identity rules and the
 //! SealedSecrets the build emits.
 
-use super::components::{At, Component};
+use super::components::{At, Capability, Component};
 use super::types::{Scope, SealedValue};
 use super::{Site, Spanned};
 use crate::sources::FileId;
@@ -166,4 +166,37 @@ pub fn secret_slots(site: &Site) -> Vec<SecretSlot<'_>> {
             slots.into_slots()
         })
         .collect()
+}
+
+/// How secret values reach the cluster (`render::secrets` documents the seam another backend
+/// plugs into).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretsBackend {
+    /// Values sealed for the cluster's Sealed Secrets controller, emitted as SealedSecrets.
+    SealedSecrets,
+}
+
+impl SecretsBackend {
+    /// What a component with a secret field needs from the cluster.
+    pub fn capability(self) -> Capability {
+        match self {
+            SecretsBackend::SealedSecrets => Capability::SealedSecrets,
+        }
+    }
+
+    /// How the requirement rule says to satisfy that need.
+    pub fn fix(self) -> &'static str {
+        match self {
+            SecretsBackend::SealedSecrets => {
+                "run the Sealed Secrets controller (the `sealed-secrets` component), or declare the cluster's: [site] cluster_provides = [\"sealed-secrets\"]"
+            }
+        }
+    }
+}
+
+impl Site {
+    /// The site's secrets backend (Sealed Secrets: `[sealing]`).
+    pub fn secrets_backend(&self) -> SecretsBackend {
+        SecretsBackend::SealedSecrets
+    }
 }

@@ -10,14 +10,17 @@ use crate::diagnostics::{DOUBLE_ADVERTISED, Diagnostic};
 use crate::site::{Advertiser, Site};
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
+    let Some(metallb) = &site.spec.metallb else {
+        return Vec::new();
+    };
     let calico_bgp = site
         .spec
         .calico
-        .bgp
         .as_ref()
+        .and_then(|c| c.bgp.as_ref())
         .is_some_and(|b| !b.peer.is_empty());
     let mut out = Vec::new();
-    for p in &site.spec.metallb.pool {
+    for p in &metallb.pool {
         match p.advertise.get_ref() {
             Advertiser::MetallbBgp if calico_bgp => out.push(
                 Diagnostic::new(DOUBLE_ADVERTISED, format!("MetalLB pool `{}` is announced by MetalLB over BGP, but Calico already peers with the switches", p.name))
@@ -32,17 +35,13 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
             _ => {}
         }
     }
-    if calico_bgp && !site.spec.metallb.peer.is_empty() {
+    if calico_bgp && !metallb.peer.is_empty() {
         out.push(
             Diagnostic::new(
                 DOUBLE_ADVERTISED,
                 "MetalLB has its own BGP peers beside Calico's BGP sessions",
             )
-            .at(
-                site.file,
-                site.spec.metallb.peer[0].ip.span(),
-                "MetalLB peer",
-            )
+            .at(site.file, metallb.peer[0].ip.span(), "MetalLB peer")
             .help(DOUBLE_ADVERTISED.info().fix),
         );
     }

@@ -10,11 +10,15 @@ use crate::site::types::Asn;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let mut asns: Vec<(&str, &toml::Spanned<Asn>)> = Vec::new();
-    if let Some(bgp) = &site.spec.calico.bgp {
+    if let Some(bgp) = site.spec.calico.as_ref().and_then(|c| c.bgp.as_ref()) {
         asns.push(("the cluster ASN", &bgp.asn));
         asns.extend(bgp.peer.iter().map(|p| ("a BGP peer's ASN", &p.asn)));
     }
-    for p in &site.spec.metallb.peer {
+    if let Some(bgp) = site.spec.cilium.as_ref().and_then(|c| c.bgp.as_ref()) {
+        asns.push(("Cilium's ASN", &bgp.asn));
+        asns.extend(bgp.peer.iter().map(|p| ("a BGP peer's ASN", &p.asn)));
+    }
+    for p in site.spec.metallb.iter().flat_map(|m| &m.peer) {
         asns.push(("a MetalLB peer's ASN", &p.asn));
         asns.push(("MetalLB's own ASN", &p.my_asn));
     }

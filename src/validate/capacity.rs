@@ -10,7 +10,12 @@ use crate::site::Site;
 use crate::site::types::human_bytes;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let Some(expected) = &site.spec.ceph.expected_usable else {
+    let Some(expected) = site
+        .spec
+        .ceph
+        .as_ref()
+        .and_then(|c| c.expected_usable.as_ref())
+    else {
         return Vec::new();
     };
     let (_, usable) = site.ceph_capacity();

@@ -9,7 +9,7 @@
 
 use crate::diagnostics::{CIDR_OVERLAP, Diagnostic};
 use crate::site::types::Cidr;
-use crate::site::{Advertiser, Site};
+use crate::site::{Advertiser, CiliumAnnounce, Site};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -21,13 +21,15 @@ enum Kind {
 }
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let net = &site.spec.network;
-    let mut ranges: Vec<(String, Kind, &toml::Spanned<Cidr>)> = vec![
-        ("pod CIDR".into(), Kind::Pod, &net.pod_cidr),
-        ("service CIDR".into(), Kind::Other, &net.service_cidr),
-        ("node subnet".into(), Kind::NodeSubnet, &net.node_subnet),
-    ];
-    for p in &site.spec.metallb.pool {
+    let mut ranges: Vec<(String, Kind, &toml::Spanned<Cidr>)> = Vec::new();
+    if let Some(net) = &site.spec.network {
+        ranges.extend([
+            ("pod CIDR".into(), Kind::Pod, &net.pod_cidr),
+            ("service CIDR".into(), Kind::Other, &net.service_cidr),
+            ("node subnet".into(), Kind::NodeSubnet, &net.node_subnet),
+        ]);
+    }
+    for p in site.spec.metallb.iter().flat_map(|m| &m.pool) {
         let kind = if *p.advertise.get_ref() == Advertiser::MetallbL2 {
             Kind::L2Pool
         } else {
@@ -37,7 +39,18 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
             ranges.push((format!("MetalLB pool `{}`", p.name), kind, a));
         }
     }
-    for p in &site.spec.calico.ip_pool {
+    for p in site.spec.cilium.iter().flat_map(|c| &c.lb_pool) {
+        // An L2-announced pool answers ARP on the node segment, like MetalLB's L2 pools.
+        let kind = if *p.announce.get_ref() == CiliumAnnounce::L2 {
+            Kind::L2Pool
+        } else {
+            Kind::Other
+        };
+        for a in &p.addresses {
+            ranges.push((format!("Cilium LB IPAM pool `{}`", p.name), kind, a));
+        }
+    }
+    for p in site.spec.calico.iter().flat_map(|c| &c.ip_pool) {
         ranges.push((
             format!("Calico IP pool `{}`", p.name),
             Kind::IpPool,

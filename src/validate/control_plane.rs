@@ -9,8 +9,13 @@ use crate::diagnostics::{CONTROL_PLANE_QUORUM, Diagnostic, Severity};
 use crate::site::{Role, Site};
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
+    // A site that does not run its control plane (a tenant, a managed cluster) has none to
+    // check.
+    let Some(cp) = &site.spec.control_plane else {
+        return Vec::new();
+    };
     let n = site.nodes_with(Role::ControlPlane).count();
-    let vip = &site.spec.control_plane.vip;
+    let vip = &cp.vip;
     let d = |sev: Severity, msg: String| {
         Diagnostic::new(CONTROL_PLANE_QUORUM, msg)
             .severity(sev)

@@ -8,7 +8,11 @@ use crate::diagnostics::{Diagnostic, UNKNOWN_CVMFS_REPO};
 use crate::site::Site;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let repos = &site.spec.cvmfs.repositories;
+    // Without [cvmfs] the mounts are a missing provider (CB038), not unknown repositories.
+    let Some(cvmfs) = &site.spec.cvmfs else {
+        return Vec::new();
+    };
+    let repos = &cvmfs.repositories;
     let list = repos
         .iter()
         .map(ToString::to_string)

@@ -25,13 +25,16 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
                 .help("node names must be unique; rename one of them"),
             );
         }
-        if let Some(first) = ips.insert(n.ip, n) {
+        let Some(ip) = n.ip else {
+            continue;
+        };
+        if let Some(first) = ips.insert(ip, n) {
             out.push(
                 Diagnostic::new(
                     DUPLICATE_NODE,
                     format!(
                         "nodes `{}` and `{}` share the address {}",
-                        first.name, n.name, n.ip
+                        first.name, n.name, ip
                     ),
                 )
                 .at(site.file, n.ip_span.clone(), "used again here")

@@ -10,7 +10,7 @@ use crate::diagnostics::{DUPLICATE_PEER, Diagnostic};
 use crate::site::Site;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let Some(bgp) = &site.spec.calico.bgp else {
+    let Some(bgp) = site.spec.calico.as_ref().and_then(|c| c.bgp.as_ref()) else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -11,7 +11,7 @@ use crate::site::Site;
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let nodes = site.nodes.len() as u128;
     let mut out = Vec::new();
-    for p in &site.spec.calico.ip_pool {
+    for p in site.spec.calico.iter().flat_map(|c| &c.ip_pool) {
         let bs = *p.block_size.get_ref();
         let max = if p.cidr.get_ref().net().addr().is_ipv4() {
             32

@@ -2,6 +2,7 @@
 //! in its own file with a stable code; all rules run and every finding is reported.
 
 mod advertise;
+mod alternatives;
 mod asn_range;
 mod capacity;
 mod charts;
@@ -15,19 +16,26 @@ mod duplicate_nodes;
 mod duplicate_peers;
 mod gpu;
 mod gpu_capability;
+mod gpu_nodes;
+mod gpu_profiles;
 mod images;
 mod ip_pool_blocks;
 mod lb_ip_pool;
+mod limits;
 mod node_cidr;
 mod osd_layout;
 mod osds_per_device;
 mod peer_subnet;
 mod replica_hosts;
+mod required_settings;
 mod requirements;
 pub mod sealing_cert;
 mod secrets;
+mod tenant_namespaces;
+mod tenant_scope;
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::manifest::Manifest;
 use crate::site::Site;
 
 /// A rule: name and check function.
@@ -134,6 +142,44 @@ pub static RULES: &[Rule] = &[
         name: "component-requirements",
         check: requirements::check,
     },
+    Rule {
+        name: "alternatives-conflict",
+        check: alternatives::check,
+    },
+    Rule {
+        name: "setting-required",
+        check: required_settings::check,
+    },
+    Rule {
+        name: "limit-below-guarantee",
+        check: limits::check,
+    },
+    Rule {
+        name: "gpu-profile-unavailable",
+        check: gpu_profiles::check,
+    },
+    Rule {
+        name: "gpu-node",
+        check: gpu_nodes::check,
+    },
+];
+
+/// A rule over the objects the templates render (what a template would emit, not what the
+/// site says): run by `check` and `build` after render.
+pub struct ManifestRule {
+    pub name: &'static str,
+    pub check: fn(&Site, &[Manifest]) -> Vec<Diagnostic>,
+}
+
+pub static MANIFEST_RULES: &[ManifestRule] = &[
+    ManifestRule {
+        name: "tenant-cluster-scoped",
+        check: tenant_scope::check,
+    },
+    ManifestRule {
+        name: "tenant-namespace",
+        check: tenant_namespaces::check,
+    },
 ];
 
 /// Runs every rule.
@@ -141,6 +187,15 @@ pub fn validate(site: &Site) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for rule in RULES {
         diags.extend((rule.check)(site));
+    }
+    diags
+}
+
+/// Runs every rule over the rendered objects.
+pub fn validate_manifests(site: &Site, manifests: &[Manifest]) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for rule in MANIFEST_RULES {
+        diags.extend((rule.check)(site, manifests));
     }
     diags
 }

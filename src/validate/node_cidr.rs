@@ -11,32 +11,30 @@ use crate::diagnostics::{Diagnostic, NODE_IN_CLUSTER_CIDR};
 use crate::site::Site;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let net = &site.spec.network;
-    let mut ranges = vec![
-        ("the pod CIDR".to_owned(), &net.pod_cidr),
-        ("the service CIDR".to_owned(), &net.service_cidr),
-    ];
-    for p in &site.spec.metallb.pool {
-        for a in &p.addresses {
-            ranges.push((format!("MetalLB pool `{}`", p.name), a));
+    let mut ranges = Vec::new();
+    if let Some(net) = &site.spec.network {
+        ranges.push(("the pod CIDR".to_owned(), &net.pod_cidr));
+        ranges.push(("the service CIDR".to_owned(), &net.service_cidr));
+    }
+    for p in site.lb_pools() {
+        for a in p.addresses {
+            ranges.push((p.what.clone(), a));
         }
     }
-    let vip = &site.spec.control_plane.vip;
+    let vip = site.spec.control_plane.as_ref().map(|c| &c.vip);
     let addresses = site
         .nodes
         .iter()
-        .map(|n| {
-            (
-                format!("node `{}` address", n.name),
-                n.ip,
-                n.ip_span.clone(),
-            )
+        .filter_map(|n| {
+            n.ip.map(|ip| (format!("node `{}` address", n.name), ip, n.ip_span.clone()))
         })
-        .chain(std::iter::once((
-            "the control-plane VIP".to_owned(),
-            *vip.get_ref(),
-            vip.span(),
-        )));
+        .chain(vip.map(|vip| {
+            (
+                "the control-plane VIP".to_owned(),
+                *vip.get_ref(),
+                vip.span(),
+            )
+        }));
     let mut out = Vec::new();
     for (who, ip, span) in addresses {
         for (what, cidr) in &ranges {
@@ -45,7 +43,7 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
                     Diagnostic::new(NODE_IN_CLUSTER_CIDR, format!("{who} {ip} is inside {what} {}", cidr.get_ref()))
                         .at(site.file, span.clone(), "node network address")
                         .also(site.file, cidr.span(), what.clone())
-                        .help("node addresses belong to the node subnet, disjoint from the pod and service CIDRs and the MetalLB pools"),
+                        .help("node addresses belong to the node subnet, disjoint from the pod and service CIDRs and the LoadBalancer pools"),
                 );
             }
         }

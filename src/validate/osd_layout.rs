@@ -13,7 +13,7 @@ use crate::site::Site;
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut used = HashMap::new();
-    for h in &site.spec.ceph.osd_host {
+    for h in site.spec.ceph.iter().flat_map(|c| &c.osd_host) {
         let Some(node) = site.node(h.node.get_ref()) else {
             out.push(
                 Diagnostic::new(

@@ -8,7 +8,10 @@ use crate::diagnostics::{Diagnostic, OSDS_PER_DEVICE};
 use crate::site::Site;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let n = &site.spec.ceph.osds_per_device;
+    let Some(ceph) = &site.spec.ceph else {
+        return Vec::new();
+    };
+    let n = &ceph.osds_per_device;
     if (1..=8).contains(n.get_ref()) {
         return Vec::new();
     }

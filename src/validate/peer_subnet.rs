@@ -8,20 +8,30 @@ use crate::diagnostics::{Diagnostic, PEER_OFF_SUBNET};
 use crate::site::Site;
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let subnet = &site.spec.network.node_subnet;
+    let Some(net) = &site.spec.network else {
+        return Vec::new();
+    };
+    let subnet = &net.node_subnet;
     let calico = site
         .spec
         .calico
-        .bgp
         .iter()
+        .flat_map(|c| &c.bgp)
+        .flat_map(|b| b.peer.iter().map(|p| (p.name.get_ref().as_str(), &p.ip)));
+    let cilium = site
+        .spec
+        .cilium
+        .iter()
+        .flat_map(|c| &c.bgp)
         .flat_map(|b| b.peer.iter().map(|p| (p.name.get_ref().as_str(), &p.ip)));
     let metallb = site
         .spec
         .metallb
-        .peer
         .iter()
+        .flat_map(|m| &m.peer)
         .map(|p| (p.name.as_str(), &p.ip));
     calico
+        .chain(cilium)
         .chain(metallb)
         .filter(|(_, ip)| !subnet.get_ref().contains(ip.get_ref()))
         .map(|(name, ip)| {

@@ -12,7 +12,9 @@ use crate::site::types::LabelValue;
 use crate::site::{FailureDomain, Site};
 
 pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
-    let ceph = &site.spec.ceph;
+    let Some(ceph) = &site.spec.ceph else {
+        return Vec::new();
+    };
     let plan = site.osd_plan();
     // Rack of each node by name, built once: a `site.node()` scan per OSD host is quadratic in
     // the node count. The first definition wins, as with `site.node()`.
@@ -45,6 +47,21 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     }
     if let Some(os) = &ceph.object_store {
         pools.push((format!("object store `{}`", os.name), &os.replicas));
+    }
+    // No OSD host at all: no replica count can help, so say what makes one.
+    if domains.is_empty() {
+        let role = ceph.osd_role.map_or_else(
+            || "no `osd_role` is set".to_owned(),
+            |r| format!("no node with the `{}` role has NVMe drives", r.as_str()),
+        );
+        return vec![
+            Diagnostic::new(
+                REPLICA_EXCEEDS_HOSTS,
+                format!("Ceph has no OSD host: {role} and no [[ceph.osd_host]] is listed"),
+            )
+            .at(site.file, ceph.block_pool.replicas.span(), "no failure domain holds this pool")
+            .help("give the storage nodes their role and `nvme` drives, list [[ceph.osd_host]] entries, or leave [ceph] out and name the cluster's StorageClasses in [storage]"),
+        ];
     }
     pools
         .into_iter()
@@ -95,6 +112,36 @@ mod tests {
                 l,
                 c + "replicas = ".len(),
             )],
+        );
+    }
+
+    #[test]
+    fn no_osd_host_at_all_asks_for_hosts_not_fewer_replicas() {
+        let (site, src) = site_with(
+            &[("roles = [\"worker\", \"storage\"]", "roles = [\"worker\"]")],
+            &[],
+        );
+        let found = check(&site);
+        let (l, c) = pos(SITE, "replicas = 3");
+        assert_finds(
+            &found,
+            &src,
+            &[(
+                REPLICA_EXCEEDS_HOSTS,
+                "site.toml",
+                l,
+                c + "replicas = ".len(),
+            )],
+        );
+        assert!(
+            found[0].message.contains("Ceph has no OSD host"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            !found[0].help.as_deref().unwrap_or("").contains("lower"),
+            "{:?}",
+            found[0].help
         );
     }
 

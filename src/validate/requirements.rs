@@ -15,7 +15,7 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (c, at) in site.targets_by_file() {
         for need in site.needs_of(c, at) {
-            if !site.providers(need.capability).is_empty() {
+            if site.is_provided(need.capability) {
                 continue;
             }
             let who = match at {

@@ -92,7 +92,7 @@ mod tests {
             .find(|l| l.starts_with("client_secret = "))
             .unwrap();
         let (site, src) = site_with(&[], &[(line, "")]);
-        let (l, c) = pos(INSTANCE, "\"cms-prod\"\nlogin_service");
+        let (l, c) = pos(INSTANCE, "\"cms-prod\" }");
         assert_finds(
             &check(&site),
             &src,

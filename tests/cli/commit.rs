@@ -103,8 +103,8 @@ fn a_source_change_commits_only_its_object_and_never_the_source() {
     commit(&site, &[]).code(0).run();
     site.edit(
         "instances/cms-prod.toml",
-        "storage = \"10Gi\"",
-        "storage = \"20Gi\"",
+        "size = \"10Gi\"",
+        "size = \"20Gi\"",
     );
     commit(&site, &[]).code(0).run();
     let repo = site.repo();
@@ -128,14 +128,14 @@ fn a_source_change_commits_only_its_object_and_never_the_source() {
     assert!(
         at_head(repo, "instances/cms-prod.toml")
             .unwrap()
-            .contains("storage = \"10Gi\"")
+            .contains("size = \"10Gi\"")
     );
 
     // A message of one's own.
     site.edit(
         "instances/cms-prod.toml",
-        "storage = \"20Gi\"",
-        "storage = \"30Gi\"",
+        "size = \"20Gi\"",
+        "size = \"30Gi\"",
     );
     commit(&site, &["-m", "cms-prod: 30Gi per user"])
         .code(0)

@@ -272,7 +272,7 @@ static CASES: &[Case] = &[
         code: 2,
         says: &[
             "error[CB042]",
-            "instances/physics-hub.toml:19:17",
+            "instances/physics-hub.toml:18:17",
             "only 28 bytes follow the length prefix",
             "re-seal it",
         ],

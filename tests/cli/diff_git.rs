@@ -149,8 +149,8 @@ fn per_user_storage_changes_only_that_instances_helmrelease() {
     let site = GitSite::reference();
     site.edit(
         "instances/cms-prod.toml",
-        "storage = \"10Gi\"",
-        "storage = \"20Gi\"",
+        "size = \"10Gi\"",
+        "size = \"20Gi\"",
     );
     let run = site
         .diff("HEAD", &["--format", "json"])
@@ -281,8 +281,8 @@ fn diff_between_two_revisions_ignores_the_work_tree() {
     let site = GitSite::reference();
     site.edit(
         "instances/cms-prod.toml",
-        "storage = \"10Gi\"",
-        "storage = \"20Gi\"",
+        "size = \"10Gi\"",
+        "size = \"20Gi\"",
     );
     site.commit_all("more storage");
     // A work-tree change that must not show.
@@ -432,8 +432,8 @@ fn a_stale_out_is_reported_without_changing_the_exit_code() {
     // Sources change, out/ not rebuilt: a change, and out/ is stale by one file.
     site.edit(
         "instances/cms-prod.toml",
-        "storage = \"10Gi\"",
-        "storage = \"20Gi\"",
+        "size = \"10Gi\"",
+        "size = \"20Gi\"",
     );
     site.diff("HEAD", &[])
         .code(1)
@@ -477,10 +477,7 @@ fn markdown_is_capped_and_the_full_report_goes_to_output() {
     for i in ["cms-prod", "cms-dev", "opendata-prod", "opendata-dev"] {
         let rel = format!("instances/{i}.toml");
         let text = site.read(&rel);
-        site.write(
-            &rel,
-            &text.replace("storage = \"10Gi\"", "storage = \"11Gi\""),
-        );
+        site.write(&rel, &text.replace("size = \"10Gi\"", "size = \"11Gi\""));
     }
     let out = tempdir();
     let full_path = out.path().join("diff.md");

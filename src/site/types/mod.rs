@@ -6,6 +6,7 @@ mod asn;
 mod cidr;
 pub mod ciphertext;
 mod image;
+mod mig;
 mod name;
 mod quantity;
 pub mod scope;
@@ -15,8 +16,9 @@ pub use asn::Asn;
 pub use cidr::Cidr;
 pub use ciphertext::{SealedBytes, SealedFormatError, parse_sealed};
 pub use image::ImageRef;
+pub use mig::MigProfile;
 pub use name::{DnsLabel, DnsSubdomain, Hostname, LabelValue};
-pub use quantity::{Quantity, human_bytes};
+pub use quantity::{ByteSpec, Quantity, human_bytes};
 pub use scope::Scope;
 pub use sealed::SealedValue;
 

@@ -20,13 +20,14 @@ impl Quantity {
     }
 
     /// The size in the one form JupyterHub's and dask-gateway's memory traits accept: an
-    /// integer with a binary suffix `K`, `M`, `G` or `T` (1024-based), or plain bytes.
-    /// Kubernetes suffixes (`Gi`, decimal `G`) are refused there with a TraitError
+    /// integer with a binary suffix `K`, `M`, `G` or `T` (1024-based), or an integer of
+    /// bytes. Kubernetes suffixes (`Gi`, decimal `G`) are refused there with a TraitError
     /// (jupyterhub/jupyterhub@5.5.0 `jupyterhub/traitlets.py` `ByteSpecification`,
     /// dask/dask-gateway@2026.3.0 `dask_gateway_server/traitlets.py` `MemoryLimit`).
     /// The largest suffix that keeps the value exact is used: `4Gi` -> `4G`, `1536Mi` ->
-    /// `1536M`, decimal `4G` -> `3906250K`; fractions of a byte are dropped.
-    pub fn byte_spec(&self) -> String {
+    /// `1536M`, decimal `4G` -> `3906250K`; fractions of a byte are dropped. Plain bytes stay
+    /// a number: a string of digits would be read as a suffix and refused.
+    pub fn byte_spec(&self) -> ByteSpec {
         let bytes = self.value.max(0.0).floor() as u64;
         for (suffix, unit) in [
             ("T", 1u64 << 40),
@@ -35,10 +36,36 @@ impl Quantity {
             ("K", 1 << 10),
         ] {
             if bytes > 0 && bytes.is_multiple_of(unit) {
-                return format!("{}{suffix}", bytes / unit);
+                return ByteSpec::Suffixed(format!("{}{suffix}", bytes / unit));
             }
         }
-        bytes.to_string()
+        ByteSpec::Bytes(bytes)
+    }
+}
+
+/// A size as [`Quantity::byte_spec`] writes it: rendered as a string with its suffix, or as
+/// an integer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ByteSpec {
+    Suffixed(String),
+    Bytes(u64),
+}
+
+impl fmt::Display for ByteSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ByteSpec::Suffixed(s) => f.write_str(s),
+            ByteSpec::Bytes(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl serde::Serialize for ByteSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ByteSpec::Suffixed(t) => s.serialize_str(t),
+            ByteSpec::Bytes(b) => s.serialize_u64(*b),
+        }
     }
 }
 
@@ -149,7 +176,7 @@ mod tests {
 
     #[test]
     fn byte_spec_is_exact_with_binary_suffixes() {
-        let spec = |q: &str| q.parse::<Quantity>().unwrap().byte_spec();
+        let spec = |q: &str| q.parse::<Quantity>().unwrap().byte_spec().to_string();
         assert_eq!(spec("4Gi"), "4G");
         assert_eq!(spec("16Gi"), "16G");
         assert_eq!(spec("1536Mi"), "1536M");
@@ -158,6 +185,14 @@ mod tests {
         assert_eq!(spec("1000"), "1000");
         assert_eq!(spec("0"), "0");
         assert_eq!(spec("1.5Ki"), "1536");
+        // Plain bytes are a number in the rendered values, never a string of digits.
+        let bytes = "1000".parse::<Quantity>().unwrap().byte_spec();
+        assert_eq!(
+            serde_json::to_value(&bytes).unwrap(),
+            serde_json::json!(1000)
+        );
+        let g = "4Gi".parse::<Quantity>().unwrap().byte_spec();
+        assert_eq!(serde_json::to_value(&g).unwrap(), serde_json::json!("4G"));
     }
 
     #[test]
