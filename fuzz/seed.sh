@@ -24,6 +24,8 @@ seed_site() {
 }
 seed_site "$root"
 seed_site "$root/examples/small-site"
+seed_site "$root/examples/tenant-site"
+seed_site "$root/examples/bare-metal"
 for case in "$root"/tests/bad-input/*/; do
   seed_site "${case%/}"
 done

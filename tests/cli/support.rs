@@ -25,6 +25,12 @@ pub fn repo() -> &'static Path {
 /// `examples/small-site`, relative to the repository.
 pub const SMALL_SITE: &str = "examples/small-site";
 
+/// `examples/tenant-site`: a facility owning only namespaces of a campus cluster.
+pub const TENANT_SITE: &str = "examples/tenant-site";
+
+/// `examples/bare-metal`: Cilium, Gateway API, Rook-Ceph and a GPU node.
+pub const BARE_METAL: &str = "examples/bare-metal";
+
 /// The reference site's own files at the repository root (the rest of the root is the tool).
 const REFERENCE_FILES: &[&str] = &["site.toml", "instances", "kubeseal-flatiron.pem"];
 
