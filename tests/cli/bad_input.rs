@@ -1,8 +1,9 @@
 //! The bad-input corpus: every folder under `tests/bad-input/` is a complete site holding one
 //! defect, with `expect.toml` naming the code the check must report and where (`file`,
 //! `line`, `column`, optional `exit` (default 2) and `secret`, a plaintext that must never be
-//! printed). The folder is globbed: a new case needs no code here. `make-cases.py` there
-//! generates most cases from `examples/small-site`.
+//! printed). A passing case (`passes = true`) is a valid site at the edge of a rule: the
+//! check must exit 0 without reporting its `code`. The folder is globbed: a new case needs no
+//! code here. `make-cases.py` there generates most cases from the example sites.
 //!
 //! Each case runs the binary twice (`--format json` and text) on a copy of its folder and must:
 //! exit with its code, report the code at the location, print no panic and no secret, write
@@ -19,12 +20,17 @@ use crate::support::{Cli, path, read};
 #[serde(deny_unknown_fields)]
 struct Expect {
     code: String,
+    #[serde(default)]
     file: String,
+    #[serde(default)]
     line: u64,
+    #[serde(default)]
     column: u64,
     #[serde(default = "invalid")]
     exit: i32,
     secret: Option<String>,
+    #[serde(default)]
+    passes: bool,
 }
 
 fn invalid() -> i32 {
@@ -79,6 +85,9 @@ fn every_case_reports_its_code_at_its_location() {
 fn check_case(case: &Path) {
     let name = name(case);
     let want = expect(case);
+    if want.passes {
+        return check_passing_case(case, &name, &want);
+    }
     let secret = |cli: Cli| match &want.secret {
         Some(s) => cli.never_prints(s.clone()),
         None => cli,
@@ -160,11 +169,77 @@ fn check_case(case: &Path) {
     });
 }
 
+/// A valid site at the edge of a rule: exit 0, the rule silent, the summary printed.
+fn check_passing_case(case: &Path, name: &str, want: &Expect) {
+    let json = Cli::new()
+        .args(["check", "--format", "json"])
+        .site(case)
+        .site_unchanged()
+        .code(0)
+        .run();
+    let items = json.json();
+    let items = items
+        .as_array()
+        .unwrap_or_else(|| panic!("{name}: the JSON report is not an array"));
+    assert!(
+        items.iter().all(|i| i["code"] != want.code.as_str()),
+        "{name}: passes, yet {} is reported: {items:#?}",
+        want.code
+    );
+    let text = Cli::new()
+        .arg("check")
+        .site(case)
+        .site_unchanged()
+        .code(0)
+        .stdout_has("valid")
+        .run();
+    let shown = format!(
+        "exit: {}\n{}{}",
+        text.code,
+        text.stdout,
+        text.stderr
+            .replace(&text.site_dir().display().to_string(), "[SITE]")
+    );
+    insta::with_settings!({
+        snapshot_path => "snapshots/bad-input",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        description => format!("casa-build check --site tests/bad-input/{name}"),
+    }, {
+        insta::assert_snapshot!(name, shown);
+    });
+}
+
+#[test]
+fn every_rule_of_the_component_range_has_a_failing_and_a_passing_case() {
+    let cases = cases();
+    let expects: Vec<Expect> = cases.iter().map(|c| expect(c)).collect();
+    for info in casa_build::diagnostics::CODES
+        .iter()
+        .filter(|c| ("CB060"..="CB079").contains(&c.code.0) || c.code.0 == "CB038")
+    {
+        let code = info.code.0;
+        assert!(
+            expects.iter().any(|e| e.code == code && !e.passes),
+            "no failing bad-input case for {code}"
+        );
+        assert!(
+            expects.iter().any(|e| e.code == code && e.passes),
+            "no passing bad-input case for {code}"
+        );
+    }
+}
+
 #[test]
 fn the_corpus_covers_every_code_the_check_can_report() {
     let cases = cases();
     assert!(cases.len() >= 40, "only {} cases", cases.len());
-    let covered: BTreeSet<String> = cases.iter().map(|c| expect(c).code).collect();
+    let covered: BTreeSet<String> = cases
+        .iter()
+        .map(|c| expect(c))
+        .filter(|e| !e.passes)
+        .map(|e| e.code)
+        .collect();
     // CB050-CB059 come from the build stages (render, schema and reference checks), after
     // `check`; every other code is the check's.
     let missing: Vec<&str> = casa_build::diagnostics::CODES
@@ -186,6 +261,7 @@ fn every_snapshot_belongs_to_a_case_and_holds_no_secret() {
             "demo-dex-dex-env-CAMPUS_SSO_CLIENT_SECRET",
             "demo-dex-dex-env-CLIENT_PHYSICS_HUB_SECRET",
             "demo-physics-hub-hub-oauth-OAUTH_CLIENT_SECRET",
+            "demo-af-hub-hub-oauth-OAUTH_CLIENT_SECRET",
         ]
         .map(String::from),
     );
@@ -223,6 +299,9 @@ fn every_case_is_a_complete_site() {
         assert!(case.join("site.toml").is_file(), "{name}: no site.toml");
         assert!(case.join("instances").is_dir(), "{name}: no instances/");
         let want = expect(&case);
+        if want.passes {
+            continue;
+        }
         assert!(case.join(&want.file).is_file(), "{name}: no {}", want.file);
         assert!(
             [0, 2].contains(&want.exit),
