@@ -124,6 +124,43 @@ pub enum Command {
         #[arg(long, requires = "live")]
         wait: bool,
     },
+    /// Start a new site in DIR from a few answers (flags, or questions on a terminal): its
+    /// site.toml, schemas, README and CI workflow; then check and build it
+    Init {
+        /// The folder of the new site (created; must be empty if it exists)
+        dir: PathBuf,
+        /// The site's name (a DNS label: the `part-of` label, the folder under clusters/)
+        #[arg(long)]
+        name: Option<String>,
+        /// The DNS domain its services are published under
+        #[arg(long)]
+        domain: Option<String>,
+        /// The cluster's Kubernetes version, major.minor
+        #[arg(long, value_name = "VERSION")]
+        kubernetes_version: Option<String>,
+        /// Components the site runs, comma-separated
+        #[arg(long, value_enum, value_delimiter = ',')]
+        components: Vec<InitComponent>,
+        /// Tenant mode: the namespace the tenant owns on someone else's cluster
+        #[arg(long, value_name = "NAMESPACE")]
+        tenant: Option<String>,
+        /// The LoadBalancer address pool (CIDR) for MetalLB in layer 2 mode
+        #[arg(long, value_name = "CIDR")]
+        lb_pool: Option<String>,
+        /// The cluster's StorageClass for RWO volumes (hub databases, homes)
+        #[arg(long, value_name = "NAME")]
+        storage_class: Option<String>,
+        /// The Sealed Secrets controller's certificate (`kubeseal --fetch-cert`), copied
+        /// into the site
+        #[arg(long, value_name = "PEM")]
+        cert: Option<PathBuf>,
+        /// The git repository Flux pulls the site from (ssh:// or https://)
+        #[arg(long, value_name = "URL")]
+        repository: Option<String>,
+        /// Schema location for the first build (kubeconform layout); not written to the site
+        #[arg(long)]
+        schemas: Option<PathBuf>,
+    },
     /// Build, then commit the changes under out/ (and nothing else) to git
     Commit {
         #[command(flatten)]
@@ -138,6 +175,23 @@ pub enum Command {
         #[arg(long)]
         schemas: Option<PathBuf>,
     },
+}
+
+/// What `init` can set up from a few answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitComponent {
+    /// The Sealed Secrets controller (default, except for a tenant)
+    SealedSecrets,
+    /// MetalLB with the --lb-pool addresses, announced in layer 2
+    Metallb,
+    /// Traefik as the ingress, on the first address of --lb-pool
+    Traefik,
+    /// The cluster's ingress-nginx (IngressClass `nginx`)
+    IngressNginx,
+    /// Dex as the hubs' OIDC issuer, at dex.<domain>
+    Dex,
+    /// CVMFS (sft.cern.ch, direct connections)
+    Cvmfs,
 }
 
 /// How `diff` reports: for a terminal, a pull-request comment, or a program.

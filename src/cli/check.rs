@@ -72,12 +72,16 @@ pub fn summary(site: &Site) -> String {
         .map(|(r, n)| format!("{n} {}", r.as_str()))
         .collect();
     let cores: u32 = site.nodes.iter().map(|n| n.cores).sum();
-    let _ = writeln!(
-        s,
-        "nodes: {} ({}); {cores} cores",
-        site.nodes.len(),
-        roles.join(", ")
-    );
+    if site.nodes.is_empty() {
+        let _ = writeln!(s, "nodes: none described");
+    } else {
+        let _ = writeln!(
+            s,
+            "nodes: {} ({}); {cores} cores",
+            site.nodes.len(),
+            roles.join(", ")
+        );
+    }
     if let Some(ceph) = &site.spec.ceph {
         let plan = site.osd_plan();
         let (raw, usable) = site.ceph_capacity();

@@ -6,6 +6,7 @@ mod build;
 mod check;
 mod commit;
 mod diff;
+mod init;
 mod live;
 mod seal;
 
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Args, Command, DiffFormat, Format, SecretsCommand};
+pub use args::{Args, Command, DiffFormat, Format, InitComponent, SecretsCommand};
 
 /// How a command ended; the one place exit codes are decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +120,31 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             }),
             None => anyhow::bail!("diff needs --base REV or --live"),
         },
+        Command::Init {
+            dir,
+            name,
+            domain,
+            kubernetes_version,
+            components,
+            tenant,
+            lb_pool,
+            storage_class,
+            cert,
+            repository,
+            schemas,
+        } => init::run(init::Answers {
+            dir,
+            name,
+            domain,
+            kubernetes_version,
+            components,
+            tenant,
+            lb_pool,
+            storage_class,
+            cert,
+            repository,
+            schemas,
+        }),
         Command::Commit {
             site,
             message,

@@ -158,6 +158,15 @@ pub(super) fn context(site: &Site) -> Map<String, Value> {
     let host = issuer_host(issuer);
     Map::from_iter([(
         "dex".to_owned(),
-        json!({"issuer": issuer, "host": host, "connectors": connectors, "static_clients": clients, "secret": DEX_SECRET}),
+        json!({
+            "issuer": issuer,
+            "host": host,
+            "connectors": connectors,
+            "static_clients": clients,
+            "secret": DEX_SECRET,
+            // No connector or confidential client, no secret: the Secret would not exist.
+            "has_secrets": dex.connector.iter().any(|c| c.client_secret.is_some())
+                || dex.static_client.iter().any(|c| !c.public && c.secret.is_some()),
+        }),
     )])
 }

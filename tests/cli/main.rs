@@ -19,6 +19,8 @@
 //! - `corpus`: bad input for every command but `check` (`build`, `seal`, `secrets list`,
 //!   `diff --base`, `diff --live`, `commit`, `explain`, `schema`): exit code and message per
 //!   case, no panic, nothing written.
+//! - `init`: `casa-build init`: a new site that checks and builds at once, its schema
+//!   lines, its example instance, refused answers and folders.
 //! - `crash`: builds killed with SIGKILL while writing out/: old tree or new, never a mix.
 //! - `properties`: proptest over generated sites: determinism, the diff of a build with itself.
 
@@ -32,6 +34,7 @@ mod corpus;
 mod crash;
 mod diff_git;
 mod diff_live;
+mod init;
 mod properties;
 mod schema;
 mod seal;
