@@ -173,8 +173,7 @@ fn plan(a: Answers) -> anyhow::Result<Result<Plan, Vec<String>>> {
     }
     let tenant = a
         .tenant
-        .map(|t| parsed::<DnsLabel>("tenant namespace", "--tenant", Some(t), &mut problems));
-    let tenant = tenant.flatten();
+        .and_then(|t| parsed::<DnsLabel>("tenant namespace", "--tenant", Some(t), &mut problems));
     let mut components = a.components;
     if components.is_empty() && std::io::stdin().is_terminal() {
         let listed = ask(
@@ -206,16 +205,16 @@ fn plan(a: Answers) -> anyhow::Result<Result<Plan, Vec<String>>> {
         parsed::<Cidr>("LoadBalancer pool", "--lb-pool", pool, &mut problems)
     } else {
         a.lb_pool
-            .map(|p| parsed::<Cidr>("LoadBalancer pool", "--lb-pool", Some(p), &mut problems))
-            .flatten()
+            .and_then(|p| parsed::<Cidr>("LoadBalancer pool", "--lb-pool", Some(p), &mut problems))
     };
     let storage_class = ask(
         "StorageClass of the cluster for RWO volumes (empty: none yet)",
         a.storage_class,
         None,
     )?
-    .map(|s| parsed::<DnsSubdomain>("StorageClass", "--storage-class", Some(s), &mut problems))
-    .flatten();
+    .and_then(|s| {
+        parsed::<DnsSubdomain>("StorageClass", "--storage-class", Some(s), &mut problems)
+    });
     let wants = |c: InitComponent| components.contains(&c);
     if tenant.is_some() {
         for c in [

@@ -52,8 +52,8 @@ pub enum IssuerKind {
 }
 
 impl IssuerKind {
-    /// The annotation cert-manager's ingress-shim and gateway-shim read
-    /// (cert-manager@v1.21.1 `pkg/apis/certmanager/v1/types.go` IngressIssuerNameAnnotationKey,
+    /// The annotation cert-manager's ingress-shim and gateway-shim read (cert-manager's
+    /// `pkg/apis/certmanager/v1` IngressIssuerNameAnnotationKey,
     /// IngressClusterIssuerNameAnnotationKey).
     pub fn annotation(self) -> &'static str {
         match self {

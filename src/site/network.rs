@@ -145,7 +145,7 @@ pub const BGP_SECRET: &str = "bgp-passwords";
 pub const CALICO_NAMESPACE: &str = "calico-system";
 
 /// The annotation MetalLB reads a Service's requested address from (metallb@v0.16.1
-/// `internal/k8s/controllers/service_controller.go`, `metallb.io/loadBalancerIPs`).
+/// `controller/service.go` AnnotationLoadBalancerIPs).
 pub const METALLB_LB_ANNOTATION: &str = "metallb.io/loadBalancerIPs";
 
 /// One LoadBalancer address pool, from whichever component hands out addresses.
