@@ -2,7 +2,8 @@
 environments.
 
 Trees: the committed `out/` of the reference site; fresh builds (the repository's own
-`casa-build build`, through cargo) of `examples/small-site` and of the reference site with
+`casa-build build`, through cargo) of the example sites (`examples/small-site`,
+`tenant-site` with its CILogon hub, `bare-metal` with its direct OIDC hub) and of the reference site with
 every instance pinned to z2jh 3.1.0 (`hub_chart = "3.1.0"`), so both hub generations the
 templates know are started with their own packages. Builds happen once, when the tests are
 collected, into a temporary folder.
@@ -105,9 +106,10 @@ def trees():
     scratch = Path(tempfile.mkdtemp(prefix="casa-hub-trees-"))
     built = [Tree("reference", REPO / "out", REPO)]
 
-    small = REPO / "examples" / "small-site"
-    casa_build(small, scratch / "small-site-out")
-    built.append(Tree("small-site", scratch / "small-site-out", small))
+    for example in ("small-site", "tenant-site", "bare-metal"):
+        site = REPO / "examples" / example
+        casa_build(site, scratch / f"{example}-out")
+        built.append(Tree(example, scratch / f"{example}-out", site))
 
     pinned = scratch / "reference-3.1.0"
     copy_reference_site(pinned)

@@ -49,15 +49,63 @@ def casa_escape(name):
     return "".join(c if c.isalnum() else f"-{ord(c):x}" for c in name).lower()
 
 
+def login_kind(instance):
+    """How the instance's users log in: `dex`, `oidc` or `cilogon` (one of [auth])."""
+    return next(k for k in ("dex", "oidc", "cilogon") if k in instance["auth"])
+
+
+AUTHENTICATORS = {
+    "dex": "oauthenticator.generic.GenericOAuthenticator",
+    "oidc": "oauthenticator.generic.GenericOAuthenticator",
+    "cilogon": "oauthenticator.cilogon.CILogonOAuthenticator",
+}
+
+
 def logins_for(instance):
-    """(userinfo the issuer returns, allowed?, admin?) for the instance's intent."""
+    """(userinfo the issuer returns, allowed?, admin?, the hub user's name) for the
+    instance's intent."""
     auth = instance["auth"]
     groups = auth.get("allowed_groups") or []
-    cases = [({"email": USER, "groups": groups[:1] or ["some-group"]}, True, False)]
+    admins = auth.get("admin_users") or []
+    kind = login_kind(instance)
+    if kind == "cilogon":
+        return cilogon_logins(auth, groups, admins)
+    claim = "email" if kind == "dex" else auth["oidc"]["username_claim"]
+    group_claim = "groups" if kind == "dex" else auth["oidc"].get("groups_claim") or "groups"
+    cases = [({claim: USER, group_claim: groups[:1] or ["some-group"]}, True, False, USER.lower())]
     if groups:
-        cases.append(({"email": "outsider@example.org", "groups": ["not-a-member"]}, False, False))
-    for admin in auth.get("admin_users") or []:
-        cases.append(({"email": admin, "groups": []}, True, True))
+        outsider = "outsider@example.org"
+        cases.append(({claim: outsider, group_claim: ["not-a-member"]}, False, False, outsider))
+    for admin in admins:
+        cases.append(({claim: admin, group_claim: []}, True, True, admin.lower()))
+    return cases
+
+
+def cilogon_logins(auth, groups, admins):
+    """One user per identity provider, named as its `username_derivation` says; admins through
+    the first IdP that strips its domain (CILogonOAuthenticator `user_info_to_username`,
+    `check_allowed`: an IdP's `allow_all`, then its `allowed_domains`)."""
+    cases = []
+    for idp in auth["cilogon"]["idp"]:
+        domain = idp.get("strip_domain") or "example.org"
+        value = f"jane.doe@{domain}"
+        name = value
+        if idp.get("strip_domain"):
+            name = value.removesuffix("@" + idp["strip_domain"])
+        elif idp.get("prefix"):
+            name = f"{idp['prefix']}:{value}"
+        allowed = bool(idp.get("allow_all")) or domain in (idp.get("allowed_domains") or [])
+        userinfo = {"idp": idp["entity_id"], idp["username_claim"]: value, "email": value}
+        cases.append((userinfo, allowed, False, name.lower()))
+        if idp.get("allowed_domains") and not idp.get("allow_all"):
+            other = "jane.doe@elsewhere.example.com"
+            userinfo = {"idp": idp["entity_id"], idp["username_claim"]: other, "email": other}
+            cases.append((userinfo, False, False, None))
+    stripping = next((i for i in auth["cilogon"]["idp"] if i.get("strip_domain")), None)
+    for admin in admins if stripping else []:
+        value = f"{admin}@{stripping['strip_domain']}"
+        userinfo = {"idp": stripping["entity_id"], stripping["username_claim"]: value}
+        cases.append((userinfo, True, True, admin.lower()))
     return cases
 
 
@@ -66,7 +114,7 @@ def start_hub(tree, release):
     fixture = Z2JH_FIXTURES / version
     assert fixture.is_dir(), f"no z2jh {version} fixtures in {Z2JH_FIXTURES}"
     instance = tree.instance_for(release["metadata"]["namespace"])
-    run = {"user": USER, "logins": [{"userinfo": u} for u, _, _ in logins_for(instance)]}
+    run = {"user": USER, "logins": [{"userinfo": u} for u, *_ in logins_for(instance)]}
     sandbox = Path(tempfile.mkdtemp(prefix="casa-hub-")) / "jupyterhub"
     _, env = make_sandbox(str(sandbox), str(fixture), release, run)
     what = f"{instance['instance']['name']} (z2jh {version})"
@@ -80,48 +128,96 @@ def started(request):
     return tree, release, instance, report
 
 
-def test_the_hub_starts_with_kubespawner_and_the_generic_authenticator(started):
+def test_the_hub_starts_with_kubespawner_and_the_instances_authenticator(started):
     _, _, instance, report = started
     assert report["stage"] == "done"
-    assert report["authenticator"]["class"] == "oauthenticator.generic.GenericOAuthenticator"
+    assert report["authenticator"]["class"] == AUTHENTICATORS[login_kind(instance)]
     assert report["spawner_class"] == "kubespawner.spawner.KubeSpawner"
     assert report["authenticator"]["login_service"] == instance["auth"]["login_service"]
-    assert report["authenticator"]["username_claim"] == "email"
+    if login_kind(instance) == "dex":
+        assert report["authenticator"]["username_claim"] == "email"
+    elif login_kind(instance) == "oidc":
+        assert (
+            report["authenticator"]["username_claim"] == instance["auth"]["oidc"]["username_claim"]
+        )
 
 
-def test_logins_follow_the_allowed_groups(started):
+def test_logins_follow_the_allowed_groups_and_identity_providers(started):
     _, _, instance, report = started
-    for (userinfo, allowed, admin), got in zip(logins_for(instance), report["logins"], strict=True):
+    cases = logins_for(instance)
+    for (userinfo, allowed, admin, name), got in zip(cases, report["logins"], strict=True):
         assert got["allowed"] is allowed, (userinfo, got)
         if allowed:
-            assert got["name"] == userinfo["email"].lower()
+            assert got["name"] == name, (userinfo, got)
             assert got["admin"] is admin, (userinfo, got)
 
 
-def test_every_profile_spawns_with_its_image_and_the_sites_resources(started):
+def test_every_profile_spawns_with_its_image_and_its_resources(started):
     _, _, instance, report = started
     su = instance["singleuser"]
     by_name = {p["display_name"]: p for p in instance.get("profile", [])}
     assert [p["display_name"] for p in report["profiles"]] == list(by_name)
     for profile, spawn in zip(report["profiles"], report["spawns"], strict=True):
         want = by_name[profile["display_name"]]
+        cpu = want.get("cpu") or su["cpu"]
+        memory = want.get("memory") or su["memory"]
+        container = spawn["pod"]["spec"]["containers"][0]
         assert spawn["image"] == want["image"]
-        assert spawn["pod"]["spec"]["containers"][0]["image"] == want["image"]
-        assert spawn["mem_limit"] == quantity_bytes(su["memory_limit"])
-        assert spawn["mem_guarantee"] == quantity_bytes(su["memory_guarantee"])
-        assert spawn["cpu_limit"] == su["cpu_limit"]
-        assert spawn["cpu_guarantee"] == su["cpu_guarantee"]
-        assert spawn["pvc"]["spec"]["resources"]["requests"]["storage"] == su["storage"]
+        assert container["image"] == want["image"]
+        assert spawn["mem_limit"] == quantity_bytes(memory["limit"])
+        assert spawn["mem_guarantee"] == quantity_bytes(memory["guarantee"])
+        assert spawn["cpu_limit"] == cpu["limit"]
+        assert spawn["cpu_guarantee"] == cpu["guarantee"]
+        home = su.get("home")
+        if home:
+            assert spawn["pvc"]["spec"]["resources"]["requests"]["storage"] == home["size"]
+            mode = home.get("access_mode", "ReadWriteOnce")
+            assert spawn["pvc"]["spec"]["accessModes"] == [mode]
+        else:
+            assert spawn["pvc"] is None, spawn["pvc"]
+
+
+def test_gpu_profiles_ask_for_the_device_plugins_resource_on_its_nodes(started):
+    # k8s-device-plugin@v0.20.0: `nvidia.com/gpu` (a whole GPU or a time-sliced share,
+    # product label `-SHARED`), `nvidia.com/mig-<profile>` under the mixed MIG strategy.
+    _, _, instance, report = started
+    by_name = {p["display_name"]: p for p in instance.get("profile", [])}
+    for profile, spawn in zip(report["profiles"], report["spawns"], strict=True):
+        want = by_name[profile["display_name"]]
+        spec = spawn["pod"]["spec"]
+        limits = spec["containers"][0]["resources"].get("limits") or {}
+        gpu = want.get("gpu")
+        if not gpu:
+            assert not any(k.startswith("nvidia.com/") for k in limits), limits
+            continue
+        mig = gpu.get("mig")
+        resource = f"nvidia.com/mig-{mig}" if mig else "nvidia.com/gpu"
+        assert limits.get(resource) == str(gpu.get("count", 1)), limits
+        selector = spec.get("nodeSelector") or {}
+        if mig:
+            assert selector[f"nvidia.com/mig-{mig}.product"] == f"{gpu['product']}-MIG-{mig}"
+        elif gpu.get("shared"):
+            assert selector["nvidia.com/gpu.product"] == f"{gpu['product']}-SHARED"
+        else:
+            assert selector["nvidia.com/gpu.product"] == gpu["product"]
+        tolerated = {t["key"] for t in spec.get("tolerations") or []}
+        for t in want.get("tolerations") or []:
+            assert t["key"] in tolerated, spec.get("tolerations")
+        # The chart's own user-pod tolerations stay.
+        assert "hub.jupyter.org/dedicated" in tolerated
 
 
 def test_the_worker_image_is_named_as_the_notebook_image_expects(started):
     # prepare-env-cc.sh replaces the image's repository with $WORKER_IMAGE and the tag
     # `development` with $TAG (CoffeaTeam/coffea-casa `docker/prepare-env/prepare-env-cc.sh`).
     tree, _, instance, report = started
-    default_worker = tree.site_toml()["dask"]["worker_image"]
+    default_worker = tree.site_toml().get("dask", {}).get("worker_image")
     by_name = {p["display_name"]: p for p in instance.get("profile", [])}
     for profile, spawn in zip(report["profiles"], report["spawns"], strict=True):
         worker = by_name[profile["display_name"]].get("worker_image", default_worker)
+        if worker is None:
+            assert "WORKER_IMAGE" not in spawn["environment"]
+            continue
         repository, tag = worker.rsplit(":", 1)
         assert spawn["environment"]["WORKER_IMAGE"] == repository
         assert spawn["environment"]["TAG"] == tag
@@ -137,4 +233,5 @@ def test_user_pods_carry_the_label_the_dask_service_selects(started):
             # JSON null label as "".
             assert LABEL_VALUE.match(value or "") and len(value or "") <= 63, (key, value)
         assert DNS_LABEL.match(spawn["pod"]["metadata"]["name"])
-        assert DNS_LABEL.match(spawn["pvc"]["metadata"]["name"])
+        if spawn["pvc"] is not None:
+            assert DNS_LABEL.match(spawn["pvc"]["metadata"]["name"])
