@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
-use casa_build::check::{SchemaStore, check_schemas};
+use casa_build::check::{Origin, SchemaLocation, SchemaStore, check_schemas};
 use casa_build::pipeline::build;
 use casa_build::render::{render, units};
 use casa_build::sources::Sources;
@@ -21,9 +21,18 @@ mod synthetic;
 
 const SIZES: [(u32, u32); 3] = [(12, 4), (100, 25), (1000, 100)];
 
-fn schemas() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::env::var_os("CASA_SCHEMAS").map_or_else(|| root.join("../shared/schemas"), PathBuf::from)
+/// A fresh schema store as the CLI opens one: the embedded catalog, under `CASA_SCHEMAS` when
+/// it is set (to measure a schema folder instead).
+fn store() -> SchemaStore {
+    let user: Vec<SchemaLocation> = std::env::var_os("CASA_SCHEMAS")
+        .filter(|v| !v.is_empty())
+        .map(|dir| SchemaLocation {
+            dir: PathBuf::from(dir),
+            origin: Origin::Environment,
+        })
+        .into_iter()
+        .collect();
+    SchemaStore::open(&user).expect("schemas")
 }
 
 fn synthetic_sources(nodes: u32, instances: u32) -> Sources {
@@ -59,7 +68,7 @@ fn sites() -> Vec<(String, Sources)> {
 }
 
 fn stages(c: &mut Criterion) {
-    let store = SchemaStore::open(&schemas(), "1.33").expect("schemas");
+    let store = store();
     let mut g = c.benchmark_group("stage");
     g.sample_size(20);
     let mut trees = Vec::new();
@@ -134,7 +143,7 @@ fn whole(c: &mut Criterion) {
     let reference = reference_sources();
     g.bench_function("reference", |b| {
         b.iter(|| {
-            let store = SchemaStore::open(&schemas(), "1.33").expect("schemas");
+            let store = store();
             build(&reference, &store).expect("builds")
         })
     });
@@ -145,7 +154,7 @@ fn whole(c: &mut Criterion) {
             &sources,
             |b, s| {
                 b.iter(|| {
-                    let store = SchemaStore::open(&schemas(), "1.33").expect("schemas");
+                    let store = store();
                     build(s, &store).expect("builds")
                 })
             },

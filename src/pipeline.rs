@@ -4,14 +4,16 @@
 use std::path::Path;
 
 use crate::check::{
-    SchemaStore, check_dask_netpol, check_references, check_schemas, check_traefik_rbac,
+    Origin, SchemaError, SchemaLocation, SchemaStore, check_dask_netpol, check_references,
+    check_schemas, check_traefik_rbac,
 };
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::manifest::Manifest;
 use crate::manifest::Unit;
 use crate::render::{render, units};
+use crate::site::types::describe_releases;
 use crate::site::{Component, Site};
-use crate::sources::Sources;
+use crate::sources::{SITE_FILE, Sources};
 use crate::tree::Tree;
 
 /// What a successful build produced, with any warnings found on the way.
@@ -24,7 +26,8 @@ pub struct Build {
     pub warnings: Diagnostics,
 }
 
-/// Loads, validates, renders and checks the site. Stops between stages on errors.
+/// Loads, validates (the Kubernetes release included), renders and checks the site. Stops
+/// between stages on errors.
 pub fn build(sources: &Sources, schemas: &SchemaStore) -> Result<Build, Diagnostics> {
     build_with(sources, schemas, crate::site::COMPONENTS)
 }
@@ -40,6 +43,7 @@ pub fn build_with(
         return Err(sorted(diags, sources));
     };
     diags.extend(crate::validate::validate(&site));
+    diags.extend(check_kubernetes_version(&site, schemas));
     if diags.has_errors() {
         return Err(sorted(diags, sources));
     }
@@ -77,36 +81,98 @@ fn sorted(mut d: Diagnostics, sources: &Sources) -> Diagnostics {
     d
 }
 
-/// Opens the schema store for a site: `--schemas` wins over `[site] schemas` (relative to the
-/// site folder). No location at all, or a broken one, is a diagnostic.
+/// Opens the schema store for a site: the user's locations (`--schemas`, then
+/// `CASA_SCHEMAS`, as the command line resolved them), then `[site] schemas` (relative to the
+/// site folder), then the embedded catalog. A location that cannot be used is a
+/// [`diag::SCHEMAS_UNUSABLE`] diagnostic (exit 3), pointing at `[site] schemas` when it came
+/// from there.
 pub fn open_schemas(
-    flag: Option<&Path>,
+    user: &[SchemaLocation],
     site_dir: &Path,
     sources: &Sources,
 ) -> Result<SchemaStore, Diagnostics> {
-    let (site, diags) = crate::site::load(sources);
-    let Some(site) = site else {
-        return Err(sorted(diags, sources));
-    };
-    let location = match (flag, &site.spec.site.schemas) {
-        (Some(p), _) => p.to_path_buf(),
-        (None, Some(p)) => site_dir.join(p),
-        (None, None) => {
-            return Err(Diagnostics::from(vec![
-                Diagnostic::new(diag::UNKNOWN_KIND, "no schema location: every generated object is checked against JSON Schemas before it is written")
-                    .help("pass --schemas DIR (kubeconform layout, e.g. ../shared/schemas) or set [site] schemas in site.toml"),
-            ]));
+    let locations = schema_locations(user, site_dir, sources);
+    SchemaStore::open(&locations).map_err(|e| {
+        let mut d = crate::check::schemas_unusable(&e);
+        if let (
+            SchemaError::Location {
+                origin: Origin::SiteFile,
+                ..
+            },
+            Some((_, span)),
+            Some(file),
+        ) = (&e, site_schemas(sources), sources.find(SITE_FILE))
+        {
+            d = d.at(file, span, "the schema location");
         }
-    };
-    SchemaStore::open(&location, &site.spec.site.kubernetes_version).map_err(|e| {
-        Diagnostics::from(vec![
-            Diagnostic::new(
-                diag::UNKNOWN_KIND,
-                format!("schema location {}: {e}", location.display()),
-            )
-            .help("point --schemas at a folder laid out like kubeconform's (k8s/, crds/, charts/)"),
-        ])
+        Diagnostics::from(vec![d])
     })
+}
+
+/// The schema locations a site's build reads, in precedence order, as [`open_schemas`]
+/// chooses them: two sides of a diff with the same list can share one store.
+pub fn schema_locations(
+    user: &[SchemaLocation],
+    site_dir: &Path,
+    sources: &Sources,
+) -> Vec<SchemaLocation> {
+    let mut locations = user.to_vec();
+    if let Some((rel, _)) = site_schemas(sources) {
+        locations.push(SchemaLocation {
+            dir: site_dir.join(rel),
+            origin: Origin::SiteFile,
+        });
+    }
+    locations
+}
+
+/// `[site] schemas` and its span, read leniently before the site loads: the schemas are
+/// opened first, and a `site.toml` too broken to say is reported by the load that follows.
+fn site_schemas(sources: &Sources) -> Option<(String, std::ops::Range<usize>)> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        site: Option<HeadSite>,
+    }
+    #[derive(serde::Deserialize)]
+    struct HeadSite {
+        schemas: Option<crate::site::Spanned<String>>,
+    }
+    let text = &sources.get(sources.find(SITE_FILE)?)?.text;
+    let schemas = toml::from_str::<Head>(text).ok()?.site?.schemas?;
+    let span = schemas.span();
+    Some((schemas.into_inner(), span))
+}
+
+/// Whether the schemas cover the site's Kubernetes release. `check` and `build` both run it,
+/// so they never disagree about a site: a release `check` accepts is one `build` can check.
+pub fn check_kubernetes_version(site: &Site, store: &SchemaStore) -> Option<Diagnostic> {
+    let version = &site.spec.site.kubernetes_version;
+    let release = version.get_ref().release();
+    if store.covers(release) {
+        return None;
+    }
+    let covered: Vec<String> = store
+        .coverage()
+        .into_iter()
+        .filter(|c| !c.releases.is_empty())
+        .map(|c| format!("{} in {}", describe_releases(&c.releases), c.layer))
+        .collect();
+    let covered = if covered.is_empty() {
+        "no release".to_owned()
+    } else {
+        covered.join("; ")
+    };
+    Some(
+        Diagnostic::new(
+            diag::KUBERNETES_VERSION,
+            format!("no schemas for Kubernetes {release}: the schemas cover {covered}"),
+        )
+        .at(site.file, version.span(), "no built-in schemas for this release")
+        .help(format!(
+            "target a release listed above, or add the schemas of {release} (k8s/{}-standalone-strict/, kubeconform layout) with --schemas DIR, CASA_SCHEMAS or [site] schemas",
+            release.folder()
+        )),
+    )
 }
 
 #[cfg(test)]
@@ -143,7 +209,7 @@ mod tests {
     }
 
     fn store() -> SchemaStore {
-        SchemaStore::open(Path::new(&format!("{ROOT}/../shared/schemas")), "1.33").unwrap()
+        SchemaStore::embedded().unwrap()
     }
 
     fn codes(d: &Diagnostics) -> Vec<Code> {

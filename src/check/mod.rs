@@ -1,8 +1,11 @@
 //! Stage `check`: every generated object against its schema (built-in kinds for the site's
 //! Kubernetes version, CRDs by group/kind/version, a HelmRelease's values against its chart's
-//! schema merged over the chart's defaults), and the references between objects.
+//! schema merged over the chart's defaults), and the references between objects. The schemas
+//! come from the user's locations over the embedded catalog.
 
+pub mod catalog;
 mod dask_netpol;
+pub mod emitted;
 mod refs;
 pub mod schema;
 mod traefik_rbac;
@@ -14,7 +17,7 @@ use crate::manifest::Manifest;
 use crate::site::Site;
 pub use dask_netpol::check_dask_netpol;
 pub use refs::check_references;
-pub use schema::{Lookup, SchemaError, SchemaStore, Violation};
+pub use schema::{Coverage, Lookup, Origin, SchemaError, SchemaLocation, SchemaStore, Violation};
 pub use traefik_rbac::check_traefik_rbac;
 
 /// Checks each manifest against the store; unknown kinds are errors unless the site allows
@@ -22,6 +25,14 @@ pub use traefik_rbac::check_traefik_rbac;
 pub fn check_schemas(site: &Site, store: &SchemaStore, manifests: &[Manifest]) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let allowed = &site.spec.site.allowed_kinds;
+    let release = site.spec.site.kubernetes_version.get_ref().release();
+    // A broken schema file is said once, however many objects use it.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut unusable = |diags: &mut Diagnostics, e: &SchemaError| {
+        if seen.insert(e.to_string()) {
+            diags.push(schemas_unusable(e));
+        }
+    };
     for m in manifests {
         let at = |pointer: &str, message: &str| {
             Diagnostic::new(
@@ -37,7 +48,7 @@ pub fn check_schemas(site: &Site, store: &SchemaStore, manifests: &[Manifest]) -
             )
             .help(diag::SCHEMA_VIOLATION.info().fix)
         };
-        match store.validate(&m.value) {
+        match store.validate(release, &m.value) {
             Ok(violations) => diags.extend(violations.iter().map(|v| at(&v.pointer, &v.message))),
             Err(Lookup::NoSchema { .. })
                 if allowed
@@ -59,9 +70,13 @@ pub fn check_schemas(site: &Site, store: &SchemaStore, manifests: &[Manifest]) -
                     )),
                 );
             }
+            Err(Lookup::Schema(e)) => unusable(&mut diags, &e),
             Err(e) => diags.push(
-                Diagnostic::new(diag::UNKNOWN_KIND, format!("{}: {e}", m.id))
-                    .help("check the schema location"),
+                Diagnostic::new(
+                    diag::UNKNOWN_KIND,
+                    format!("{} (from {}): {e}", m.id, m.template),
+                )
+                .help(diag::TEMPLATE_ERROR.info().fix),
             ),
         }
         if m.id.kind == "HelmRelease" && m.id.group == "helm.toolkit.fluxcd.io" {
@@ -88,6 +103,7 @@ pub fn check_schemas(site: &Site, store: &SchemaStore, manifests: &[Manifest]) -
                 // A chart the schema location does not know is not checked; its values still
                 // reach Helm, which is where a wrong key would surface.
                 Err(Lookup::NoChart { .. }) => {}
+                Err(Lookup::Schema(e)) => unusable(&mut diags, &e),
                 Err(e) => diags.push(Diagnostic::new(
                     diag::SCHEMA_VIOLATION,
                     format!("{}: chart {chart} {version}: {e}", m.id),
@@ -96,6 +112,12 @@ pub fn check_schemas(site: &Site, store: &SchemaStore, manifests: &[Manifest]) -
         }
     }
     diags
+}
+
+/// A schema file or location that cannot be used: trouble with the environment (exit 3), not
+/// with the site.
+pub fn schemas_unusable(e: &SchemaError) -> Diagnostic {
+    Diagnostic::new(diag::SCHEMAS_UNUSABLE, e.to_string()).help(diag::SCHEMAS_UNUSABLE.info().fix)
 }
 
 fn display_pointer(p: &str) -> String {

@@ -3,17 +3,20 @@
 //!
 //! - Stage: after rendering, before writing manifests. The caller walks every generated object
 //!   (and every HelmRelease's `spec.values`) and asks a shared [`SchemaStore`] for violations.
-//! - Input: a schema directory given by the user (laid out as `shared/schemas/SOURCES.md`
-//!   describes: `k8s/v<M>.<m>.0-{standalone,local}-strict/`, `crds/<group>/<kind>_<version>.json`,
-//!   `charts/<chart>[/<version>]/{values.yaml,values.schema.json}`), a Kubernetes version, and
-//!   objects as `serde_json::Value`.
+//! - Input: layers of schemas, searched in order: the user's schema locations (each a folder
+//!   laid out as `shared/schemas/SOURCES.md` describes: `k8s/v<M>.<m>.0-{standalone,local}-strict/`,
+//!   `crds/<group>/<kind>_<version>.json`, `charts/<chart>[/<version>]/{values.yaml,values.schema.json}`),
+//!   then the embedded catalog ([`super::catalog`]); a Kubernetes release per object; objects
+//!   as `serde_json::Value`.
 //! - Output: a list of [`Violation`]s (JSON pointer into the object and a short message) per
 //!   object, or a [`Lookup`] outcome when no schema applies ([`Lookup::NoSchema`], which the
 //!   caller may tolerate for kinds it allows to be unknown) or a schema file is broken.
 //!
+//! A file found in an earlier layer hides the same file in later ones: a user location adds
+//! kinds and overrides the embedded schemas file by file (a newer chart, another CRD version).
 //! Every schema file is read, parsed and compiled at most once per store, on first use, and
 //! the store is `Send + Sync`, so one store serves a whole build of thousands of objects from
-//! any number of threads.
+//! any number of threads, for any Kubernetes release its layers cover.
 //!
 //! Secrets: messages never echo a value of a Secret, of any field under a `data`,
 //! `stringData` or `encryptedData` key, or of a field whose name looks like a credential
@@ -32,64 +35,95 @@
 //! the standalone set 8 to 15 ms. Validating 1,000 objects of 10 kinds against the cached
 //! validators then takes about 4 ms.
 
-// The API is `pub` so this file also builds alone as a library (where it is reachable); in the
-// binary crate the whole module is crate-private, which `unreachable_pub` would flag.
-#![allow(unreachable_pub)]
-
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
+use std::hash::Hash;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use jsonschema::{Draft, Registry, ValidationError, Validator};
 use serde_json::{Map, Value};
 
-/// Where a schema directory's built-in kinds live: `k8s/v<major>.<minor>.0-<flavour>`.
+use super::catalog::{self, Catalog, CatalogError, DEFAULTS_JSON};
+use crate::site::types::KubernetesRelease;
+
+/// The flavours of a release's built-in schemas: `k8s/v<major>.<minor>.0-<flavour>`.
 const STANDALONE_SUFFIX: &str = "-standalone-strict";
 const LOCAL_SUFFIX: &str = "-local-strict";
 /// The `$id` under which every `-local-strict` file expects `_definitions.json`
 /// (their `$ref`s are `/api/_definitions.json#/$defs/...`, relative to their own `$id`).
 const DEFINITIONS_URI: &str = "https://kubernetes.io/api/_definitions.json";
+/// A chart's files in a schema folder.
+const VALUES_YAML: &str = "values.yaml";
+const VALUES_SCHEMA: &str = "values.schema.json";
+/// The top-level folders of the kubeconform layout; a user location has at least one.
+const LAYOUT: [&str; 3] = ["k8s", "crds", "charts"];
 /// How many characters of an offending value a message may echo.
 const PREVIEW_CHARS: usize = 80;
 /// Placeholder for a value that must not be echoed.
 const REDACTED: &str = "value";
 
-/// A schema file that could not be used, or a schema directory that does not fit the version
-/// asked for. Each names the path involved.
+/// Where a user's schema location was given. The order of the variants is the precedence:
+/// a file in the flag's folder hides the same file in the environment's, and so on down to
+/// the embedded catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Origin {
+    /// `--schemas DIR`.
+    Flag,
+    /// The `CASA_SCHEMAS` environment variable.
+    Environment,
+    /// `[site] schemas` in `site.toml`, relative to the site folder.
+    SiteFile,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Origin::Flag => "--schemas",
+            Origin::Environment => "CASA_SCHEMAS",
+            Origin::SiteFile => "[site] schemas",
+        })
+    }
+}
+
+/// A user's schema folder and where it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SchemaLocation {
+    pub dir: PathBuf,
+    pub origin: Origin,
+}
+
+/// A schema file that could not be used, or a schema location that is not one. Each names
+/// the file or folder involved.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SchemaError {
-    /// The Kubernetes version is not `<major>.<minor>` or `<major>.<minor>.<patch>`.
-    #[error("kubernetes version {version:?} is not of the form <major>.<minor>[.<patch>]")]
-    BadVersion { version: String },
-    /// Neither flavour of the version's built-in schemas is in the schema directory.
-    #[error(
-        "no kubernetes {version} schemas: {} does not exist, nor its -local-strict twin \
-         (versions present: {present})",
-        .dir.display()
-    )]
-    MissingVersion {
-        version: String,
+    /// A user's schema location is missing, unreadable, or not laid out like kubeconform's.
+    #[error("schema location {} (from {origin}) {problem}", .dir.display())]
+    Location {
         dir: PathBuf,
-        present: String,
+        origin: Origin,
+        problem: String,
     },
     /// A schema or values file exists but cannot be read.
-    #[error("cannot read {}: {message}", .path.display())]
-    Read { path: PathBuf, message: String },
+    #[error("cannot read {file}: {message}")]
+    Read { file: String, message: String },
     /// A schema file is not JSON.
-    #[error("invalid json in {}: {message}", .path.display())]
-    Json { path: PathBuf, message: String },
+    #[error("invalid json in {file}: {message}")]
+    Json { file: String, message: String },
     /// A chart's `values.yaml` is not YAML (or not representable as JSON).
-    #[error("invalid yaml in {}: {message}", .path.display())]
-    Yaml { path: PathBuf, message: String },
+    #[error("invalid yaml in {file}: {message}")]
+    Yaml { file: String, message: String },
     /// `_definitions.json` could not be registered for the `-local-strict` schemas.
-    #[error("cannot register {} as schema definitions: {message}", .path.display())]
-    Registry { path: PathBuf, message: String },
+    #[error("cannot register {file} as schema definitions: {message}")]
+    Registry { file: String, message: String },
     /// A schema file is JSON but not a schema the validator can compile.
-    #[error("schema {} does not compile: {message}", .path.display())]
-    Compile { path: PathBuf, message: String },
+    #[error("schema {file} does not compile: {message}")]
+    Compile { file: String, message: String },
+    /// The embedded catalog is damaged.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
 }
 
 /// Why an object or a chart's values could not be checked at all.
@@ -97,25 +131,21 @@ pub enum SchemaError {
 pub enum Lookup {
     /// No schema file exists for this apiVersion and kind. Distinct from the others so the
     /// caller can treat unknown kinds as errors or, where allowed, as warnings.
-    #[error(
-        "no schema for {api_version} {kind} (looked in {})",
-        join_paths(.looked_in)
-    )]
+    #[error("no schema for {api_version} {kind} (looked in {})", join(.looked_in))]
     NoSchema {
         api_version: String,
         kind: String,
-        looked_in: Vec<PathBuf>,
+        looked_in: Vec<String>,
     },
-    /// The schema directory knows nothing of this chart (neither `values.yaml` nor
-    /// `values.schema.json`).
+    /// No layer knows this chart (neither its defaults nor its `values.schema.json`).
     #[error(
         "no values or schema for chart {chart} {version} (looked in {})",
-        join_paths(.looked_in)
+        join(.looked_in)
     )]
     NoChart {
         chart: String,
         version: String,
-        looked_in: Vec<PathBuf>,
+        looked_in: Vec<String>,
     },
     /// The object has no usable `apiVersion`/`kind` strings, so no schema can be chosen.
     #[error("object has no valid apiVersion and kind (apiVersion {api_version}, kind {kind})")]
@@ -146,100 +176,223 @@ impl fmt::Display for Violation {
     }
 }
 
-/// Which directory a built-in or custom schema came from; it decides how it compiles.
+/// Which folder a built-in or custom schema came from; it decides how it compiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flavour {
     /// Self-contained (`#/$defs/...` only): compiles with no registry.
     Standalone,
-    /// Refers to `_definitions.json`: compiles with the store's registry.
+    /// Refers to `_definitions.json` in its own folder: compiles with that folder's registry.
     Local,
     /// Extracted from a CRD, self-contained; also chart `values.schema.json` files.
     Plain,
 }
 
+/// One source of schema files: a user's folder or the embedded catalog.
+#[derive(Debug)]
+enum Layer {
+    Dir(SchemaLocation),
+    Embedded(&'static Catalog),
+}
+
+impl Layer {
+    fn has_file(&self, rel: &str) -> bool {
+        match self {
+            Layer::Dir(location) => location.dir.join(rel).is_file(),
+            Layer::Embedded(catalog) => catalog.contains(rel),
+        }
+    }
+
+    fn read(&self, rel: &str) -> Result<Vec<u8>, SchemaError> {
+        let not_found = || SchemaError::Read {
+            file: self.describe(rel),
+            message: "no such file".to_owned(),
+        };
+        match self {
+            Layer::Dir(location) => {
+                fs::read(location.dir.join(rel)).map_err(|error| SchemaError::Read {
+                    file: self.describe(rel),
+                    message: error.to_string(),
+                })
+            }
+            Layer::Embedded(catalog) => Ok(catalog.read(rel).ok_or_else(not_found)??),
+        }
+    }
+
+    /// How a file of this layer is named in messages: its path, or its place in the catalog.
+    fn describe(&self, rel: &str) -> String {
+        match self {
+            Layer::Dir(location) => location.dir.join(rel).display().to_string(),
+            Layer::Embedded(_) => format!("(embedded catalog)/{rel}"),
+        }
+    }
+
+    /// Whether the layer has built-in schemas (either flavour) for the release.
+    fn covers(&self, release: KubernetesRelease) -> bool {
+        match self {
+            Layer::Dir(location) => [STANDALONE_SUFFIX, LOCAL_SUFFIX].iter().any(|suffix| {
+                location
+                    .dir
+                    .join("k8s")
+                    .join(format!("{}{suffix}", release.folder()))
+                    .is_dir()
+            }),
+            Layer::Embedded(catalog) => catalog.releases().contains(&release),
+        }
+    }
+
+    /// The releases the layer has built-in schemas for, in order.
+    fn releases(&self) -> Vec<KubernetesRelease> {
+        match self {
+            Layer::Dir(location) => {
+                let Ok(entries) = fs::read_dir(location.dir.join("k8s")) else {
+                    return Vec::new();
+                };
+                let mut releases: Vec<_> = entries
+                    .filter_map(Result::ok)
+                    .filter_map(|entry| entry.file_name().into_string().ok())
+                    .filter(|name| {
+                        name.ends_with(STANDALONE_SUFFIX) || name.ends_with(LOCAL_SUFFIX)
+                    })
+                    .filter_map(|name| KubernetesRelease::from_folder(&name))
+                    .collect();
+                releases.sort();
+                releases.dedup();
+                releases
+            }
+            Layer::Embedded(catalog) => catalog.releases().to_vec(),
+        }
+    }
+
+    /// The file holding a chart's defaults: `values.yaml` in a folder, its JSON form in the
+    /// catalog.
+    fn defaults_name(&self) -> &'static str {
+        match self {
+            Layer::Dir(_) => VALUES_YAML,
+            Layer::Embedded(_) => DEFAULTS_JSON,
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Layer::Dir(location) => {
+                format!("{} (from {})", location.dir.display(), location.origin)
+            }
+            Layer::Embedded(_) => "the embedded catalog".to_owned(),
+        }
+    }
+}
+
+/// What one layer contributes to the Kubernetes releases a store covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coverage {
+    /// The layer, as messages name it: a folder and where it was given, or the catalog.
+    pub layer: String,
+    pub releases: Vec<KubernetesRelease>,
+}
+
+/// One file of one layer: what the caches are keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FileRef {
+    layer: usize,
+    rel: String,
+}
+
 #[derive(Debug, Clone)]
 enum Resolution {
-    Found(PathBuf, Flavour),
-    Missing(Vec<PathBuf>),
+    Found(FileRef, Flavour),
+    Missing(Vec<String>),
 }
 
 /// A value computed once per key, shared by every caller that asks for the same key.
 type Slot<T> = Arc<OnceLock<T>>;
 type Cache<K, T> = Mutex<HashMap<K, Slot<T>>>;
 
-/// A chart directory's two files, as found on disk.
+/// A chart folder's two files, as found in one layer.
 #[derive(Debug, Clone)]
 struct ChartFiles {
-    values: Option<PathBuf>,
-    schema: Option<PathBuf>,
+    values: Option<FileRef>,
+    schema: Option<FileRef>,
 }
 
-/// Loads schemas from a schema directory on demand and validates objects against them.
+/// Loads schemas from its layers on demand and validates objects against them.
 ///
 /// Share one per build (behind `&` or `Arc`): compiled validators are cached per file.
 pub struct SchemaStore {
-    root: PathBuf,
-    version: String,
-    standalone_dir: PathBuf,
-    local_dir: PathBuf,
-    /// `_definitions.json` of the `-local-strict` flavour, prepared once, first time a kind
-    /// outside the standalone set is validated.
-    registry: OnceLock<Result<Arc<Registry<'static>>, SchemaError>>,
-    /// (apiVersion, kind) -> schema file or the paths tried.
-    resolved: Mutex<HashMap<(String, String), Resolution>>,
+    layers: Vec<Layer>,
+    /// `_definitions.json` of a `-local-strict` folder, prepared once, the first time a kind
+    /// of that folder outside the standalone set is validated.
+    registries: Cache<FileRef, Result<Arc<Registry<'static>>, SchemaError>>,
+    /// (release, apiVersion, kind) -> schema file or the paths tried.
+    resolved: Mutex<HashMap<(KubernetesRelease, String, String), Resolution>>,
     /// schema file -> compiled validator.
-    validators: Cache<PathBuf, Result<Arc<Validator>, SchemaError>>,
-    /// chart `values.yaml` -> parsed defaults.
-    defaults: Cache<PathBuf, Result<Arc<Value>, SchemaError>>,
+    validators: Cache<FileRef, Result<Arc<Validator>, SchemaError>>,
+    /// chart defaults file -> parsed defaults.
+    defaults: Cache<FileRef, Result<Arc<Value>, SchemaError>>,
 }
 
 impl fmt::Debug for SchemaStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SchemaStore")
-            .field("root", &self.root)
-            .field("version", &self.version)
+            .field("layers", &self.layers)
             .finish_non_exhaustive()
     }
 }
 
 impl SchemaStore {
-    /// Opens the schema directory `root` for Kubernetes `kubernetes_version` (`"1.33"`,
-    /// `"1.33.4"`, a leading `v` allowed; the patch level is ignored since the schemas are
-    /// per minor release).
-    ///
-    /// Only checks that the version's built-in schemas are there; files are read on first use.
-    pub fn open(root: &Path, kubernetes_version: &str) -> Result<Self, SchemaError> {
-        let (major, minor) =
-            parse_version(kubernetes_version).ok_or_else(|| SchemaError::BadVersion {
-                version: kubernetes_version.to_owned(),
-            })?;
-        let version = format!("{major}.{minor}");
-        let k8s = root.join("k8s");
-        let base = format!("v{major}.{minor}.0");
-        let standalone_dir = k8s.join(format!("{base}{STANDALONE_SUFFIX}"));
-        let local_dir = k8s.join(format!("{base}{LOCAL_SUFFIX}"));
-        if !standalone_dir.is_dir() && !local_dir.is_dir() {
-            return Err(SchemaError::MissingVersion {
-                version,
-                dir: standalone_dir,
-                present: versions_present(&k8s),
-            });
-        }
-        Ok(Self {
-            root: root.to_owned(),
-            version,
-            standalone_dir,
-            local_dir,
-            registry: OnceLock::new(),
+    /// A store over the user's schema locations (in precedence order) and then the embedded
+    /// catalog. Each location must be a readable folder holding at least one of `k8s/`,
+    /// `crds/`, `charts/`: a typo in a path would otherwise go unnoticed, every schema coming
+    /// from the catalog. Files are read on first use.
+    pub fn open(locations: &[SchemaLocation]) -> Result<Self, SchemaError> {
+        let mut layers = user_layers(locations)?;
+        layers.push(Layer::Embedded(catalog::embedded()?));
+        Ok(Self::from_layers(layers))
+    }
+
+    /// The embedded catalog alone: what a build with no schema location uses.
+    pub fn embedded() -> Result<Self, SchemaError> {
+        Self::open(&[])
+    }
+
+    /// The given folders alone, without the embedded catalog: what the catalog generator reads
+    /// its source tree with, so the catalog holds exactly the files a build would choose.
+    pub fn folders_only(locations: &[SchemaLocation]) -> Result<Self, SchemaError> {
+        Ok(Self::from_layers(user_layers(locations)?))
+    }
+
+    fn from_layers(layers: Vec<Layer>) -> Self {
+        Self {
+            layers,
+            registries: Mutex::new(HashMap::new()),
             resolved: Mutex::new(HashMap::new()),
             validators: Mutex::new(HashMap::new()),
             defaults: Mutex::new(HashMap::new()),
-        })
+        }
+    }
+
+    /// Whether some layer has the built-in schemas of this release.
+    pub fn covers(&self, release: KubernetesRelease) -> bool {
+        self.layers.iter().any(|layer| layer.covers(release))
+    }
+
+    /// The releases each layer has built-in schemas for, in precedence order.
+    pub fn coverage(&self) -> Vec<Coverage> {
+        self.layers
+            .iter()
+            .map(|layer| Coverage {
+                layer: layer.name(),
+                releases: layer.releases(),
+            })
+            .collect()
     }
 
     /// Validates one whole Kubernetes object (with `apiVersion` and `kind`) against the schema
-    /// of its kind. `Ok(vec![])` means it is valid.
-    pub fn validate(&self, object: &Value) -> Result<Vec<Violation>, Lookup> {
+    /// of its kind for the Kubernetes `release`. `Ok(vec![])` means it is valid.
+    pub fn validate(
+        &self,
+        release: KubernetesRelease,
+        object: &Value,
+    ) -> Result<Vec<Violation>, Lookup> {
         let api_version = object.get("apiVersion").and_then(Value::as_str);
         let kind = object.get("kind").and_then(Value::as_str);
         let (Some(api_version), Some(kind)) = (api_version, kind) else {
@@ -248,8 +401,8 @@ impl SchemaStore {
                 kind: describe_field(object.get("kind")),
             });
         };
-        let (path, flavour) = match self.resolve(api_version, kind)? {
-            Resolution::Found(path, flavour) => (path, flavour),
+        let (file, flavour) = match self.resolve(release, api_version, kind)? {
+            Resolution::Found(file, flavour) => (file, flavour),
             Resolution::Missing(looked_in) => {
                 return Err(Lookup::NoSchema {
                     api_version: api_version.to_owned(),
@@ -258,18 +411,34 @@ impl SchemaStore {
                 });
             }
         };
-        let validator = self.validator(&path, flavour)?;
+        let validator = self.validator(&file, flavour)?;
         // A Secret's every value may be sensitive, not only those under data/stringData:
         // a type error on `/data` itself would otherwise echo the whole map.
         let secret = kind == "Secret";
         Ok(violations(&validator, object, secret))
     }
 
+    /// Where the schema of an apiVersion and kind comes from for a release, as messages name
+    /// it (a path, or `(embedded catalog)/...`), and its path in the layout; `None` when no
+    /// layer has one.
+    pub fn schema_file(
+        &self,
+        release: KubernetesRelease,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<(String, String)>, Lookup> {
+        Ok(match self.resolve(release, api_version, kind)? {
+            Resolution::Found(file, _) => Some((self.describe(&file), file.rel)),
+            Resolution::Missing(_) => None,
+        })
+    }
+
     /// Validates a Helm release's values for `chart` at `version` as Helm would: the chart's
-    /// `values.yaml` defaults, then `values` merged on top ([`merge_helm_values`]), checked
+    /// defaults (`values.yaml`), then `values` merged on top ([`merge_helm_values`]), checked
     /// against the chart's `values.schema.json`.
     ///
-    /// Looks in `charts/<chart>/<version>/` first, then `charts/<chart>/`. A chart with
+    /// Looks in `charts/<chart>/<version>/` of every layer first, then `charts/<chart>/`: a
+    /// schema made for the pinned version wins over a layer's general one. A chart with
     /// defaults but no schema yields no violations (nothing to check against). `values` may be
     /// `null` (no release values). Pointers are into the merged values (`/singleuser/storage`),
     /// not into the HelmRelease: prefix `/spec/values` to point into the object.
@@ -280,7 +449,7 @@ impl SchemaStore {
         values: &Value,
     ) -> Result<Vec<Violation>, Lookup> {
         let files = self.chart_files(chart, version)?;
-        let Some(schema_path) = files.schema else {
+        let Some(schema_file) = files.schema else {
             return Ok(Vec::new());
         };
         let release = match values {
@@ -297,169 +466,168 @@ impl SchemaStore {
             }
         };
         let merged = match &files.values {
-            Some(path) => {
-                let defaults = self.chart_defaults(path)?;
+            Some(file) => {
+                let defaults = self.chart_defaults(file)?;
                 merge_helm_values(&defaults, &release)
             }
             None => release,
         };
-        let validator = self.validator(&schema_path, Flavour::Plain)?;
+        let validator = self.validator(&schema_file, Flavour::Plain)?;
         Ok(violations(&validator, &merged, false))
     }
 
+    /// A chart's parsed defaults for a version, from the layer whose schema would be used
+    /// (`None` when that folder has no defaults); for the catalog generator and tests.
+    pub fn chart_defaults_of(&self, chart: &str, version: &str) -> Result<Option<Value>, Lookup> {
+        let files = self.chart_files(chart, version)?;
+        match &files.values {
+            Some(file) => Ok(Some(self.chart_defaults(file)?.as_ref().clone())),
+            None => Ok(None),
+        }
+    }
+
+    fn describe(&self, file: &FileRef) -> String {
+        self.layers[file.layer].describe(&file.rel)
+    }
+
+    fn read(&self, file: &FileRef) -> Result<Vec<u8>, SchemaError> {
+        self.layers[file.layer].read(&file.rel)
+    }
+
     /// Chooses the schema file for an apiVersion and kind, remembering the answer.
-    fn resolve(&self, api_version: &str, kind: &str) -> Result<Resolution, Lookup> {
-        let key = (api_version.to_owned(), kind.to_owned());
+    fn resolve(
+        &self,
+        release: KubernetesRelease,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Resolution, Lookup> {
+        let key = (release, api_version.to_owned(), kind.to_owned());
         if let Some(found) = lock(&self.resolved).get(&key) {
             return Ok(found.clone());
         }
-        let candidates = self.candidates(api_version, kind)?;
+        let candidates = candidates(release, api_version, kind)?;
         // Probing happens outside the lock: a race only costs a second stat of the same files.
-        let resolution = candidates
-            .iter()
-            .find(|(path, _)| path.is_file())
-            .map(|(path, flavour)| Resolution::Found(path.clone(), *flavour))
-            .unwrap_or_else(|| {
-                Resolution::Missing(candidates.into_iter().map(|(path, _)| path).collect())
-            });
+        // Layers come first: a user's file of either flavour hides the catalog's.
+        let found = self.layers.iter().enumerate().find_map(|(index, layer)| {
+            candidates
+                .iter()
+                .find(|(rel, _)| layer.has_file(rel))
+                .map(|(rel, flavour)| {
+                    let file = FileRef {
+                        layer: index,
+                        rel: rel.clone(),
+                    };
+                    Resolution::Found(file, *flavour)
+                })
+        });
+        let resolution = found.unwrap_or_else(|| {
+            Resolution::Missing(
+                self.layers
+                    .iter()
+                    .flat_map(|layer| candidates.iter().map(|(rel, _)| layer.describe(rel)))
+                    .collect(),
+            )
+        });
         lock(&self.resolved).insert(key, resolution.clone());
         Ok(resolution)
     }
 
-    /// The files that may hold the schema of an apiVersion and kind, in the order to try.
-    fn candidates(&self, api_version: &str, kind: &str) -> Result<Vec<(PathBuf, Flavour)>, Lookup> {
-        let (group, version) = match api_version.split_once('/') {
-            Some((group, version)) => (group, version),
-            None => ("", api_version),
-        };
-        // The names become path segments: refuse anything that could climb out of the
-        // schema directory or that no real apiVersion/kind contains.
-        let group_ok = group
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-            && !group.starts_with('.')
-            && !group.contains("..");
-        let version_ok = !version.is_empty() && version.bytes().all(|b| b.is_ascii_alphanumeric());
-        let kind_ok = !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_alphanumeric());
-        if !(group_ok && version_ok && kind_ok) {
-            return Err(Lookup::Untyped {
-                api_version: format!("{api_version:?}"),
-                kind: format!("{kind:?}"),
-            });
-        }
-        // Only the kind is lowercased, as kubeconform does: groups and versions are lowercase
-        // by definition, so a mistyped `Apps/v1` finds no schema rather than a wrong one.
-        let kind = kind.to_ascii_lowercase();
-
-        let builtin_name = match group.split('.').next() {
-            Some(label) if !label.is_empty() => format!("{kind}-{label}-{version}.json"),
-            _ => format!("{kind}-{version}.json"),
-        };
-        let builtin = [
-            (self.standalone_dir.join(&builtin_name), Flavour::Standalone),
-            (self.local_dir.join(&builtin_name), Flavour::Local),
-        ];
-        let crd = (
-            self.root
-                .join("crds")
-                .join(group)
-                .join(format!("{kind}_{version}.json")),
-            Flavour::Plain,
-        );
-        let kubernetes_group = group == "k8s.io" || group.ends_with(".k8s.io");
-        Ok(if !group.contains('.') {
-            // Core and the dot-less built-in groups (apps, batch, policy, ...): a CRD's group
-            // always has a dot, so these are never custom resources.
-            builtin.to_vec()
-        } else if kubernetes_group {
-            // Built-in first; some *.k8s.io groups are CRDs (Gateway API, volume snapshots).
-            let mut all = builtin.to_vec();
-            all.push(crd);
-            all
-        } else {
-            // A custom group never falls back to built-ins: `apps.example.com` Deployment
-            // would otherwise be checked as an `apps/v1` Deployment.
-            vec![crd]
-        })
-    }
-
     /// The compiled validator of a schema file, compiling it on first use.
-    fn validator(&self, path: &Path, flavour: Flavour) -> Result<Arc<Validator>, SchemaError> {
-        once(&self.validators, path, || self.compile(path, flavour))
+    fn validator(&self, file: &FileRef, flavour: Flavour) -> Result<Arc<Validator>, SchemaError> {
+        once(&self.validators, file, || self.compile(file, flavour))
     }
 
-    fn compile(&self, path: &Path, flavour: Flavour) -> Result<Arc<Validator>, SchemaError> {
-        let schema = read_json(path)?;
+    fn compile(&self, file: &FileRef, flavour: Flavour) -> Result<Arc<Validator>, SchemaError> {
+        let schema = self.read_json(file)?;
         let mut options = jsonschema::options().offline();
         if let Some(draft) = declared_draft(&schema) {
             options = options.with_draft(draft);
         }
         let registry;
         if flavour == Flavour::Local {
-            registry = self.registry()?;
+            registry = self.registry(file)?;
             options = options.with_registry(&registry);
         }
         options
             .build(&schema)
             .map(Arc::new)
             .map_err(|error| SchemaError::Compile {
-                path: path.to_owned(),
+                file: self.describe(file),
                 message: cut(&error.to_string(), 300),
             })
     }
 
-    /// The `-local-strict` registry, prepared on first use.
-    fn registry(&self) -> Result<Arc<Registry<'static>>, SchemaError> {
-        self.registry
-            .get_or_init(|| {
-                let path = self.local_dir.join("_definitions.json");
-                let definitions = read_json(&path)?;
-                Registry::new()
-                    .add(DEFINITIONS_URI, definitions)
-                    .and_then(|builder| builder.prepare())
-                    .map(Arc::new)
-                    .map_err(|error| SchemaError::Registry {
-                        path,
-                        message: cut(&error.to_string(), 300),
-                    })
-            })
-            .clone()
+    /// The registry of `_definitions.json` beside a `-local-strict` schema, prepared on first
+    /// use.
+    fn registry(&self, schema: &FileRef) -> Result<Arc<Registry<'static>>, SchemaError> {
+        let folder = schema.rel.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let definitions = FileRef {
+            layer: schema.layer,
+            rel: format!("{folder}/_definitions.json"),
+        };
+        once(&self.registries, &definitions, || {
+            let document = self.read_json(&definitions)?;
+            Registry::new()
+                .add(DEFINITIONS_URI, document)
+                .and_then(|builder| builder.prepare())
+                .map(Arc::new)
+                .map_err(|error| SchemaError::Registry {
+                    file: self.describe(&definitions),
+                    message: cut(&error.to_string(), 300),
+                })
+        })
     }
 
-    /// Finds a chart's defaults and schema: the version's own directory if it has either
-    /// file, else the chart's directory.
+    /// Finds a chart's defaults and schema: the version's own folder in any layer if one has
+    /// either file, else the chart's folder in any layer.
     fn chart_files(&self, chart: &str, version: &str) -> Result<ChartFiles, Lookup> {
-        let chart_dir = self.root.join("charts").join(chart);
+        let chart_dir = format!("charts/{chart}");
         let mut dirs = Vec::new();
         if is_plain_segment(version) {
-            dirs.push(chart_dir.join(version));
+            dirs.push(format!("{chart_dir}/{version}"));
         }
         dirs.push(chart_dir);
         if is_plain_segment(chart) {
             for dir in &dirs {
-                let values = Some(dir.join("values.yaml")).filter(|p| p.is_file());
-                let schema = Some(dir.join("values.schema.json")).filter(|p| p.is_file());
-                if values.is_some() || schema.is_some() {
-                    return Ok(ChartFiles { values, schema });
+                for (index, layer) in self.layers.iter().enumerate() {
+                    let file = |name: &str| {
+                        let rel = format!("{dir}/{name}");
+                        layer
+                            .has_file(&rel)
+                            .then_some(FileRef { layer: index, rel })
+                    };
+                    let values = file(layer.defaults_name());
+                    let schema = file(VALUES_SCHEMA);
+                    if values.is_some() || schema.is_some() {
+                        return Ok(ChartFiles { values, schema });
+                    }
                 }
             }
         }
         Err(Lookup::NoChart {
             chart: chart.to_owned(),
             version: version.to_owned(),
-            looked_in: dirs,
+            looked_in: self
+                .layers
+                .iter()
+                .flat_map(|layer| dirs.iter().map(|dir| layer.describe(dir)))
+                .collect(),
         })
     }
 
-    /// A chart's parsed `values.yaml`, parsed on first use.
-    fn chart_defaults(&self, path: &Path) -> Result<Arc<Value>, SchemaError> {
-        once(&self.defaults, path, || {
-            let text = fs::read_to_string(path).map_err(|error| read_error(path, &error))?;
-            let value: Value =
-                serde_saphyr::from_str(&text).map_err(|error| SchemaError::Yaml {
-                    path: path.to_owned(),
-                    message: cut(&error.to_string(), 300),
-                })?;
+    /// A chart's parsed defaults, parsed on first use: YAML from a folder, JSON from the
+    /// catalog (which converted them from the same YAML with the same parser).
+    fn chart_defaults(&self, file: &FileRef) -> Result<Arc<Value>, SchemaError> {
+        once(&self.defaults, file, || {
+            let value = match self.layers[file.layer] {
+                Layer::Embedded(_) => self.read_json(file)?,
+                Layer::Dir(_) => {
+                    parse_yaml(&self.read(file)?).map_err(|message| SchemaError::Yaml {
+                        file: self.describe(file),
+                        message,
+                    })?
+                }
+            };
             // An empty values.yaml is YAML null: no defaults.
             Ok(Arc::new(match value {
                 Value::Null => Value::Object(Map::new()),
@@ -467,6 +635,116 @@ impl SchemaStore {
             }))
         })
     }
+
+    fn read_json(&self, file: &FileRef) -> Result<Value, SchemaError> {
+        let bytes = self.read(file)?;
+        serde_json::from_slice(&bytes).map_err(|error| SchemaError::Json {
+            file: self.describe(file),
+            message: error.to_string(),
+        })
+    }
+}
+
+/// Checks the user's folders and makes them layers, in the order given.
+fn user_layers(locations: &[SchemaLocation]) -> Result<Vec<Layer>, SchemaError> {
+    locations
+        .iter()
+        .map(|location| {
+            let problem = |problem: String| SchemaError::Location {
+                dir: location.dir.clone(),
+                origin: location.origin,
+                problem,
+            };
+            if !location.dir.exists() {
+                return Err(problem("does not exist".to_owned()));
+            }
+            if !location.dir.is_dir() {
+                return Err(problem("is not a folder".to_owned()));
+            }
+            fs::read_dir(&location.dir)
+                .map_err(|error| problem(format!("cannot be read: {error}")))?;
+            if !LAYOUT.iter().any(|name| location.dir.join(name).is_dir()) {
+                return Err(problem(
+                    "has none of k8s/, crds/, charts/: it is not laid out like kubeconform's schemas"
+                        .to_owned(),
+                ));
+            }
+            Ok(Layer::Dir(location.clone()))
+        })
+        .collect()
+}
+
+/// The files that may hold the schema of an apiVersion and kind, in the order to try, as
+/// paths in the layout.
+fn candidates(
+    release: KubernetesRelease,
+    api_version: &str,
+    kind: &str,
+) -> Result<Vec<(String, Flavour)>, Lookup> {
+    let (group, version) = match api_version.split_once('/') {
+        Some((group, version)) => (group, version),
+        None => ("", api_version),
+    };
+    // The names become path segments: refuse anything that could climb out of the schema
+    // folder or that no real apiVersion/kind contains.
+    let group_ok = group
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && !group.starts_with('.')
+        && !group.contains("..");
+    let version_ok = !version.is_empty() && version.bytes().all(|b| b.is_ascii_alphanumeric());
+    let kind_ok = !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !(group_ok && version_ok && kind_ok) {
+        return Err(Lookup::Untyped {
+            api_version: format!("{api_version:?}"),
+            kind: format!("{kind:?}"),
+        });
+    }
+    // Only the kind is lowercased, as kubeconform does: groups and versions are lowercase by
+    // definition, so a mistyped `Apps/v1` finds no schema rather than a wrong one.
+    let kind = kind.to_ascii_lowercase();
+
+    let builtin_name = match group.split('.').next() {
+        Some(label) if !label.is_empty() => format!("{kind}-{label}-{version}.json"),
+        _ => format!("{kind}-{version}.json"),
+    };
+    let folder = release.folder();
+    let builtin = [
+        (
+            format!("k8s/{folder}{STANDALONE_SUFFIX}/{builtin_name}"),
+            Flavour::Standalone,
+        ),
+        (
+            format!("k8s/{folder}{LOCAL_SUFFIX}/{builtin_name}"),
+            Flavour::Local,
+        ),
+    ];
+    let crd = (
+        format!("crds/{group}/{kind}_{version}.json"),
+        Flavour::Plain,
+    );
+    let kubernetes_group = group == "k8s.io" || group.ends_with(".k8s.io");
+    Ok(if !group.contains('.') {
+        // Core and the dot-less built-in groups (apps, batch, policy, ...): a CRD's group
+        // always has a dot, so these are never custom resources.
+        builtin.to_vec()
+    } else if kubernetes_group {
+        // Built-in first; some *.k8s.io groups are CRDs (Gateway API, volume snapshots).
+        let mut all = builtin.to_vec();
+        all.push(crd);
+        all
+    } else {
+        // A custom group never falls back to built-ins: `apps.example.com` Deployment would
+        // otherwise be checked as an `apps/v1` Deployment.
+        vec![crd]
+    })
+}
+
+/// Parses a chart's `values.yaml` as the check reads it; the catalog generator converts the
+/// defaults with this too, so the embedded JSON is exactly what a folder's YAML gives.
+pub fn parse_yaml(bytes: &[u8]) -> Result<Value, String> {
+    let text = std::str::from_utf8(bytes).map_err(|error| error.to_string())?;
+    serde_saphyr::from_str(text).map_err(|error| cut(&error.to_string(), 300))
 }
 
 /// Merges a release's values over a chart's defaults the way Helm coalesces them: maps merge
@@ -606,14 +884,18 @@ fn declared_draft(schema: &Value) -> Option<Draft> {
 
 /// Runs `init` at most once per key across all threads; work on different keys runs in
 /// parallel because the map's lock is released before `init` runs.
-fn once<T: Clone>(cache: &Cache<PathBuf, T>, key: &Path, init: impl FnOnce() -> T) -> T {
+fn once<K: Clone + Eq + Hash, T: Clone>(
+    cache: &Cache<K, T>,
+    key: &K,
+    init: impl FnOnce() -> T,
+) -> T {
     let slot = {
         let mut map = lock(cache);
         match map.get(key) {
             Some(slot) => Arc::clone(slot),
             None => {
                 let slot = Slot::default();
-                map.insert(key.to_owned(), Arc::clone(&slot));
+                map.insert(key.clone(), Arc::clone(&slot));
                 slot
             }
         }
@@ -625,58 +907,6 @@ fn once<T: Clone>(cache: &Cache<PathBuf, T>, key: &Path, init: impl FnOnce() -> 
 /// call), so poisoning is ignored rather than turned into a panic.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn read_json(path: &Path) -> Result<Value, SchemaError> {
-    let bytes = fs::read(path).map_err(|error| read_error(path, &error))?;
-    serde_json::from_slice(&bytes).map_err(|error| SchemaError::Json {
-        path: path.to_owned(),
-        message: error.to_string(),
-    })
-}
-
-fn read_error(path: &Path, error: &io::Error) -> SchemaError {
-    SchemaError::Read {
-        path: path.to_owned(),
-        message: error.to_string(),
-    }
-}
-
-/// `"1.33"`, `"1.33.4"`, `"v1.33.4"` -> (1, 33).
-fn parse_version(version: &str) -> Option<(u32, u32)> {
-    let version = version.strip_prefix('v').unwrap_or(version);
-    let mut parts = version.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    match (parts.next(), parts.next()) {
-        (None, _) => Some((major, minor)),
-        (Some(patch), None) if patch.parse::<u32>().is_ok() => Some((major, minor)),
-        _ => None,
-    }
-}
-
-/// The Kubernetes versions a `k8s/` directory has schemas for, for an error message.
-fn versions_present(k8s: &Path) -> String {
-    let Ok(entries) = fs::read_dir(k8s) else {
-        return format!("none, {} is not readable", k8s.display());
-    };
-    let mut versions: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter_map(|name| {
-            let version = name
-                .strip_suffix(STANDALONE_SUFFIX)
-                .or_else(|| name.strip_suffix(LOCAL_SUFFIX))?;
-            Some(version.strip_prefix('v').unwrap_or(version).to_owned())
-        })
-        .collect();
-    versions.sort();
-    versions.dedup();
-    if versions.is_empty() {
-        "none".to_owned()
-    } else {
-        versions.join(", ")
-    }
 }
 
 /// Whether a name can be used as one path segment (a chart name or version).
@@ -709,35 +939,41 @@ fn json_type_name(value: &Value) -> &'static str {
     }
 }
 
-fn join_paths(paths: &[PathBuf]) -> String {
+fn join(paths: &[String]) -> String {
     if paths.is_empty() {
         return "nothing".to_owned();
     }
-    paths
-        .iter()
-        .map(|path| path.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    paths.join(", ")
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
     use serde_json::json;
 
-    /// The shared schema directory: `../shared/schemas` from the main crate,
-    /// `../../shared/schemas` from a scratch crate one level deeper.
+    const R33: KubernetesRelease = KubernetesRelease {
+        major: 1,
+        minor: 33,
+    };
+    const R27: KubernetesRelease = KubernetesRelease {
+        major: 1,
+        minor: 27,
+    };
+
+    /// The shared schema directory: `../shared/schemas` from the main crate.
     fn schemas() -> PathBuf {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        ["../shared/schemas", "../../shared/schemas"]
-            .iter()
-            .map(|relative| manifest.join(relative))
-            .find(|path| path.join("k8s").is_dir())
-            .expect("shared/schemas beside the project")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas")
     }
 
-    fn store(version: &str) -> SchemaStore {
-        SchemaStore::open(&schemas(), version).expect("schema store opens")
+    fn location(dir: PathBuf, origin: Origin) -> SchemaLocation {
+        SchemaLocation { dir, origin }
+    }
+
+    /// The shared schemas alone, as a user location without the catalog beneath.
+    fn store() -> SchemaStore {
+        SchemaStore::folders_only(&[location(schemas(), Origin::Flag)]).expect("schema store opens")
     }
 
     fn deployment() -> Value {
@@ -785,9 +1021,9 @@ mod tests {
         })
     }
 
-    fn schema_path(store: &SchemaStore, api_version: &str, kind: &str) -> PathBuf {
-        match store.resolve(api_version, kind) {
-            Ok(Resolution::Found(path, _)) => path,
+    fn schema_path(store: &SchemaStore, api_version: &str, kind: &str) -> String {
+        match store.schema_file(R33, api_version, kind) {
+            Ok(Some((shown, _))) => shown,
             other => panic!("{api_version} {kind}: {other:?}"),
         }
     }
@@ -804,11 +1040,136 @@ mod tests {
 
     #[test]
     fn valid_deployment_passes_for_1_33_and_1_27() {
-        for version in ["1.33", "1.27", "1.33.4", "v1.27.16"] {
-            let violations = store(version)
-                .validate(&deployment())
+        for release in [R33, R27] {
+            let violations = store()
+                .validate(release, &deployment())
                 .expect("schema found");
-            assert!(violations.is_empty(), "{version}: {violations:?}");
+            assert!(violations.is_empty(), "{release}: {violations:?}");
+        }
+    }
+
+    #[test]
+    fn the_embedded_catalog_alone_checks_every_release_it_carries() {
+        let store = SchemaStore::embedded().expect("the catalog opens");
+        for minor in 33..=37 {
+            let release = KubernetesRelease { major: 1, minor };
+            assert!(store.covers(release), "{release}");
+            assert_eq!(
+                store
+                    .validate(release, &deployment())
+                    .expect("schema found"),
+                []
+            );
+            let mut bad = deployment();
+            bad["spec"]["replicas"] = json!("two");
+            let violations = store.validate(release, &bad).expect("schema found");
+            assert_eq!(pointers(&violations), ["/spec/replicas"], "{release}");
+        }
+        assert!(!store.covers(R27));
+        let (shown, rel) = store
+            .schema_file(R33, "apps/v1", "Deployment")
+            .expect("looked up")
+            .expect("found");
+        assert_eq!(
+            shown,
+            "(embedded catalog)/k8s/v1.33.0-standalone-strict/deployment-apps-v1.json"
+        );
+        assert_eq!(rel, "k8s/v1.33.0-standalone-strict/deployment-apps-v1.json");
+        // Only what the templates emit is carried: a ConfigMap is not.
+        let config_map =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        match store.validate(R33, &config_map) {
+            Err(Lookup::NoSchema { looked_in, .. }) => assert_eq!(
+                looked_in,
+                [
+                    "(embedded catalog)/k8s/v1.33.0-standalone-strict/configmap-v1.json",
+                    "(embedded catalog)/k8s/v1.33.0-local-strict/configmap-v1.json",
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_user_location_adds_kinds_and_overrides_the_catalog_file_by_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let builtin = dir.path().join("k8s/v1.33.0-standalone-strict");
+        fs::create_dir_all(&builtin).expect("mkdir");
+        // A Namespace schema that requires a label the real one does not.
+        fs::write(
+            builtin.join("namespace-v1.json"),
+            r#"{"type": "object", "required": ["metadata"], "properties": {"metadata": {"required": ["labels"]}}}"#,
+        )
+        .expect("write");
+        let crds = dir.path().join("crds/example.org");
+        fs::create_dir_all(&crds).expect("mkdir");
+        fs::write(crds.join("gizmo_v1.json"), r#"{"type": "object"}"#).expect("write");
+        let store =
+            SchemaStore::open(&[location(dir.path().to_owned(), Origin::Flag)]).expect("opens");
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}});
+        assert_eq!(
+            pointers(&store.validate(R33, &namespace).expect("found")),
+            ["/metadata"],
+            "the user's Namespace schema is used"
+        );
+        // The user folder has no 1.34: the catalog's Namespace applies there.
+        let r34 = KubernetesRelease {
+            major: 1,
+            minor: 34,
+        };
+        assert_eq!(store.validate(r34, &namespace).expect("found"), []);
+        // Kinds the user folder lacks come from the catalog; kinds the catalog lacks, from it.
+        assert_eq!(store.validate(R33, &deployment()).expect("found"), []);
+        let gizmo = json!({"apiVersion": "example.org/v1", "kind": "Gizmo"});
+        assert_eq!(store.validate(R33, &gizmo).expect("found"), []);
+        let coverage = store.coverage();
+        assert_eq!(coverage.len(), 2);
+        assert!(
+            coverage[0].layer.ends_with("(from --schemas)"),
+            "{coverage:?}"
+        );
+        assert_eq!(coverage[0].releases, [R33]);
+        assert_eq!(coverage[1].layer, "the embedded catalog");
+        assert_eq!(coverage[1].releases.len(), 5);
+    }
+
+    #[test]
+    fn a_location_that_is_not_a_schema_folder_is_refused_at_open() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("a-file");
+        fs::write(&file, "x").expect("write");
+        let empty = dir.path().join("empty");
+        fs::create_dir(&empty).expect("mkdir");
+        for (path, says) in [
+            (dir.path().join("nowhere"), "does not exist"),
+            (file, "is not a folder"),
+            (empty, "has none of k8s/, crds/, charts/"),
+        ] {
+            let error = SchemaStore::open(&[location(path.clone(), Origin::Environment)])
+                .expect_err("refused");
+            assert!(matches!(error, SchemaError::Location { .. }), "{error:?}");
+            let text = error.to_string();
+            assert!(text.contains(says), "{text}");
+            assert!(text.contains("(from CASA_SCHEMAS)"), "{text}");
+            assert!(text.contains(&path.display().to_string()), "{text}");
+        }
+    }
+
+    #[test]
+    fn embedded_chart_defaults_are_the_yaml_defaults() {
+        let embedded = SchemaStore::embedded().expect("opens");
+        let shared = store();
+        for (chart, version) in [
+            ("jupyterhub", "4.4.0"),
+            ("jupyterhub", "3.1.0"),
+            ("dask-gateway", "2026.3.0"),
+            ("traefik", "41.3.0"),
+            ("metallb", "0.16.1"),
+        ] {
+            let from_catalog = embedded.chart_defaults_of(chart, version).expect(chart);
+            let from_yaml = shared.chart_defaults_of(chart, version).expect(chart);
+            assert!(from_catalog.is_some(), "{chart}");
+            assert_eq!(from_catalog, from_yaml, "{chart} {version}");
         }
     }
 
@@ -816,7 +1177,7 @@ mod tests {
     fn deployment_with_unknown_field_fails_at_its_parent() {
         let mut object = deployment();
         object["spec"]["template"]["spec"]["containers"][0]["imagePolicy"] = json!("Always");
-        let violations = store("1.33").validate(&object).expect("schema found");
+        let violations = store().validate(R33, &object).expect("schema found");
         assert_eq!(pointers(&violations), ["/spec/template/spec/containers/0"]);
         assert!(
             violations[0].message.contains("imagePolicy"),
@@ -828,7 +1189,7 @@ mod tests {
     fn wrong_type_is_reported_with_a_short_value() {
         let mut object = deployment();
         object["spec"]["replicas"] = json!("x".repeat(500));
-        let violations = store("1.33").validate(&object).expect("schema found");
+        let violations = store().validate(R33, &object).expect("schema found");
         assert_eq!(pointers(&violations), ["/spec/replicas"]);
         assert!(violations[0].message.len() < 200, "{violations:?}");
         assert!(violations[0].message.contains("xxxx…"), "{violations:?}");
@@ -836,13 +1197,13 @@ mod tests {
 
     #[test]
     fn cephcluster_osds_per_device_must_be_a_string() {
-        let store = store("1.33");
+        let store = store();
         let ok = store
-            .validate(&ceph_cluster(json!("5")))
+            .validate(R33, &ceph_cluster(json!("5")))
             .expect("schema found");
         assert!(ok.is_empty(), "{ok:?}");
         let bad = store
-            .validate(&ceph_cluster(json!(5)))
+            .validate(R33, &ceph_cluster(json!(5)))
             .expect("schema found");
         assert_eq!(
             pointers(&bad),
@@ -864,15 +1225,15 @@ mod tests {
                 "sourceRef": {"kind": "GitRepository", "name": "flux-system"}
             }
         });
-        let violations = store("1.33").validate(&object).expect("schema found");
+        let violations = store().validate(R33, &object).expect("schema found");
         assert!(violations.is_empty(), "{violations:?}");
     }
 
     #[test]
     fn unknown_kinds_report_no_schema_and_where_they_looked() {
-        let store = store("1.33");
+        let store = store();
         let custom = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {}});
-        match store.validate(&custom) {
+        match store.validate(R33, &custom) {
             Err(Lookup::NoSchema { looked_in, .. }) => {
                 assert_eq!(looked_in.len(), 1);
                 assert!(looked_in[0].ends_with("crds/example.com/widget_v1.json"));
@@ -880,7 +1241,7 @@ mod tests {
             other => panic!("expected no schema, got {other:?}"),
         }
         let builtin = json!({"apiVersion": "v1", "kind": "Gizmo"});
-        let error = store.validate(&builtin).expect_err("no schema");
+        let error = store.validate(R33, &builtin).expect_err("no schema");
         let text = error.to_string();
         assert!(
             text.starts_with("no schema for v1 Gizmo (looked in "),
@@ -890,20 +1251,20 @@ mod tests {
         // A custom group never borrows a built-in schema of the same first label.
         let lookalike = json!({"apiVersion": "apps.example.com/v1", "kind": "Deployment"});
         assert!(matches!(
-            store.validate(&lookalike),
+            store.validate(R33, &lookalike),
             Err(Lookup::NoSchema { .. })
         ));
         // Groups are case-sensitive (only the kind is lowercased for the file name).
         let lookalike = json!({"apiVersion": "Apps/v1", "kind": "Deployment"});
         assert!(matches!(
-            store.validate(&lookalike),
+            store.validate(R33, &lookalike),
             Err(Lookup::NoSchema { .. })
         ));
     }
 
     #[test]
     fn kinds_outside_the_standalone_set_use_the_local_flavour() {
-        let store = store("1.33");
+        let store = store();
         let lease = json!({
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
@@ -911,17 +1272,17 @@ mod tests {
             "spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}
         });
         let path = schema_path(&store, "coordination.k8s.io/v1", "Lease");
-        assert!(path.to_string_lossy().contains("-local-strict"), "{path:?}");
-        assert_eq!(store.validate(&lease).expect("schema found"), []);
+        assert!(path.contains("-local-strict"), "{path:?}");
+        assert_eq!(store.validate(R33, &lease).expect("schema found"), []);
         let mut bad = lease.clone();
         bad["metadata"]["labels"] = json!({"a": 1});
-        let violations = store.validate(&bad).expect("schema found");
+        let violations = store.validate(R33, &bad).expect("schema found");
         assert_eq!(pointers(&violations), ["/metadata/labels/a"]);
     }
 
     #[test]
     fn untyped_or_odd_objects_are_lookup_errors_not_panics() {
-        let store = store("1.33");
+        let store = store();
         for object in [
             json!(null),
             json!([1, 2]),
@@ -932,27 +1293,37 @@ mod tests {
             json!({"apiVersion": "", "kind": ""}),
         ] {
             assert!(
-                matches!(store.validate(&object), Err(Lookup::Untyped { .. })),
+                matches!(store.validate(R33, &object), Err(Lookup::Untyped { .. })),
                 "{object}"
             );
         }
     }
 
     #[test]
-    fn missing_version_names_the_directory_and_the_versions_present() {
-        let error = SchemaStore::open(&schemas(), "1.30").expect_err("no 1.30");
-        let text = error.to_string();
-        assert!(text.contains("v1.30.0-standalone-strict"), "{text}");
-        assert!(text.contains("1.27.0, 1.33.0"), "{text}");
-        assert!(matches!(
-            SchemaStore::open(&schemas(), "one.two"),
-            Err(SchemaError::BadVersion { .. })
-        ));
+    fn a_release_no_layer_covers_has_no_built_in_schemas() {
+        let store = store();
+        let r30 = KubernetesRelease {
+            major: 1,
+            minor: 30,
+        };
+        assert!(!store.covers(r30));
+        assert!(store.covers(R27) && store.covers(R33));
+        let releases: Vec<String> = store.coverage()[0]
+            .releases
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(releases, ["1.27", "1.33", "1.34", "1.35", "1.36", "1.37"]);
+        let error = store.validate(r30, &deployment()).expect_err("no 1.30");
+        assert!(
+            error.to_string().contains("v1.30.0-standalone-strict"),
+            "{error}"
+        );
     }
 
     #[test]
     fn secret_values_never_reach_messages() {
-        let store = store("1.33");
+        let store = store();
         let secret = json!({
             "apiVersion": "v1",
             "kind": "Secret",
@@ -963,7 +1334,7 @@ mod tests {
             "immutable": "hunter2-immutable",
             "extra": "hunter2-extra"
         });
-        let violations = store.validate(&secret).expect("schema found");
+        let violations = store.validate(R33, &secret).expect("schema found");
         let mut found = pointers(&violations);
         found.sort_unstable();
         assert_eq!(
@@ -982,7 +1353,7 @@ mod tests {
         }
         // A whole `data` of the wrong type says nothing of its content either.
         let whole = json!({"apiVersion": "v1", "kind": "Secret", "data": "hunter2-whole"});
-        for violation in store.validate(&whole).expect("schema found") {
+        for violation in store.validate(R33, &whole).expect("schema found") {
             assert!(!violation.message.contains("hunter2"), "{violation}");
         }
     }
@@ -999,7 +1370,7 @@ mod tests {
 
     #[test]
     fn jupyterhub_values_merge_over_defaults_for_both_versions() {
-        let store = store("1.33");
+        let store = store();
         let values = json!({"singleuser": {"storage": {"capacity": "10Gi"}}});
         for version in ["4.4.0", "3.1.0"] {
             let violations = store
@@ -1023,18 +1394,18 @@ mod tests {
     #[test]
     fn the_pinned_chart_version_has_its_own_schema() {
         // 3.1.0 and 4.4.0 differ; the version directory must win over the chart directory.
-        let store = store("1.33");
+        let store = store();
         let files_310 = store.chart_files("jupyterhub", "3.1.0").expect("found");
         let files_440 = store.chart_files("jupyterhub", "4.4.0").expect("found");
-        let schema_310 = files_310.schema.expect("schema");
-        let schema_440 = files_440.schema.expect("schema");
+        let schema_310 = files_310.schema.expect("schema").rel;
+        let schema_440 = files_440.schema.expect("schema").rel;
         assert!(schema_310.ends_with("jupyterhub/3.1.0/values.schema.json"));
         assert!(schema_440.ends_with("jupyterhub/values.schema.json"));
     }
 
     #[test]
     fn traefik_values_with_a_bad_type_fail() {
-        let store = store("1.33");
+        let store = store();
         let good = json!({"deployment": {"replicas": 2}});
         assert_eq!(
             store
@@ -1053,7 +1424,7 @@ mod tests {
     fn every_chart_schema_accepts_its_own_defaults() {
         // Covers the draft quirks: jupyterhub and cert-manager (draft-07), metallb (https
         // draft-07 URI), dask-gateway (`$schema"` typo), traefik (2020-12).
-        let store = store("1.33");
+        let store = store();
         for (chart, version) in [
             ("jupyterhub", "4.4.0"),
             ("jupyterhub", "3.1.0"),
@@ -1071,7 +1442,7 @@ mod tests {
 
     #[test]
     fn charts_without_a_schema_have_no_violations() {
-        let store = store("1.33");
+        let store = store();
         for chart in ["dex", "cvmfs-csi", "rook-ceph", "sealed-secrets"] {
             let values = json!({"anything": {"goes": true}});
             let violations = store
@@ -1121,37 +1492,32 @@ mod tests {
 
     #[test]
     fn each_schema_compiles_once() {
-        let store = store("1.33");
+        let store = store();
         for _ in 0..3 {
-            store.validate(&deployment()).expect("schema found");
+            store.validate(R33, &deployment()).expect("schema found");
             store
-                .validate(&ceph_cluster(json!("1")))
+                .validate(R33, &ceph_cluster(json!("1")))
                 .expect("schema found");
         }
         assert_eq!(lock(&store.validators).len(), 2);
-        let first = store
-            .validator(
-                &schema_path(&store, "apps/v1", "Deployment"),
-                Flavour::Standalone,
-            )
-            .expect("compiles");
-        let second = store
-            .validator(
-                &schema_path(&store, "apps/v1", "Deployment"),
-                Flavour::Standalone,
-            )
-            .expect("compiles");
+        let Ok(Resolution::Found(file, flavour)) = store.resolve(R33, "apps/v1", "Deployment")
+        else {
+            panic!("no Deployment schema");
+        };
+        assert_eq!(flavour, Flavour::Standalone);
+        let first = store.validator(&file, flavour).expect("compiles");
+        let second = store.validator(&file, flavour).expect("compiles");
         assert!(Arc::ptr_eq(&first, &second));
     }
 
     #[test]
     fn threads_share_one_compiled_validator() {
-        let store = store("1.33");
+        let store = store();
         std::thread::scope(|scope| {
             for _ in 0..4 {
                 scope.spawn(|| {
                     for _ in 0..25 {
-                        let violations = store.validate(&deployment()).expect("schema found");
+                        let violations = store.validate(R33, &deployment()).expect("schema found");
                         assert!(violations.is_empty(), "{violations:?}");
                     }
                 });
@@ -1162,26 +1528,38 @@ mod tests {
 
     #[test]
     fn broken_schema_files_are_errors_naming_the_path() {
-        let dir = std::env::temp_dir().join(format!("casa-schema-test-{}", std::process::id()));
-        let builtin = dir.join("k8s/v1.33.0-standalone-strict");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let builtin = dir.path().join("k8s/v1.33.0-standalone-strict");
         fs::create_dir_all(&builtin).expect("temp dir");
         fs::write(builtin.join("configmap-v1.json"), "{not json").expect("write");
         fs::write(builtin.join("secret-v1.json"), r#"{"type": 12}"#).expect("write");
-        let store = SchemaStore::open(&dir, "1.33").expect("opens");
+        let chart = dir.path().join("charts/broken");
+        fs::create_dir_all(&chart).expect("mkdir");
+        fs::write(chart.join("values.yaml"), "a: [unclosed\n").expect("write");
+        fs::write(chart.join("values.schema.json"), r#"{"type": "object"}"#).expect("write");
+        let store =
+            SchemaStore::open(&[location(dir.path().to_owned(), Origin::SiteFile)]).expect("opens");
         let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap"});
-        let error = store.validate(&config_map).expect_err("broken");
+        let error = store.validate(R33, &config_map).expect_err("broken");
         assert!(matches!(error, Lookup::Schema(SchemaError::Json { .. })));
         assert!(error.to_string().contains("configmap-v1.json"), "{error}");
         let secret = json!({"apiVersion": "v1", "kind": "Secret"});
-        let error = store.validate(&secret).expect_err("broken");
+        let error = store.validate(R33, &secret).expect_err("broken");
         assert!(matches!(error, Lookup::Schema(SchemaError::Compile { .. })));
         assert!(error.to_string().starts_with("schema "), "{error}");
-        // The local flavour is missing here, so a Lease finds nothing.
+        let error = store
+            .validate_chart_values("broken", "1.0.0", &json!({}))
+            .expect_err("broken defaults");
+        assert!(matches!(error, Lookup::Schema(SchemaError::Yaml { .. })));
+        assert!(
+            error.to_string().contains("charts/broken/values.yaml"),
+            "{error}"
+        );
+        // The local flavour is missing here and in the catalog, so a Lease finds nothing.
         let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease"});
         assert!(matches!(
-            store.validate(&lease),
+            store.validate(R33, &lease),
             Err(Lookup::NoSchema { .. })
         ));
-        let _ = fs::remove_dir_all(&dir);
     }
 }

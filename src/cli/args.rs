@@ -1,6 +1,6 @@
 //! Command-line arguments (clap derive only; behaviour lives in the command modules).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(
     name = "casa-build",
     version,
-    about = "Compile an analysis facility's site description into sealed, schema-checked Kubernetes manifests for Flux"
+    about = "Compile an analysis facility's site description into sealed, schema-checked Kubernetes manifests for Flux",
+    after_help = super::EXIT_CODES
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -23,9 +24,18 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct SiteArgs {
-    /// The site folder (holding site.toml and instances/)
-    #[arg(long, default_value = ".")]
-    pub site: PathBuf,
+    /// The site: its folder (holding site.toml and instances/) or its site.toml; default: the
+    /// nearest folder holding a site.toml, from the working folder up
+    #[arg(long, value_name = "DIR|FILE")]
+    pub site: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// A schema folder (kubeconform layout) that adds to and overrides CASA_SCHEMAS,
+    /// [site] schemas and the embedded catalog
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,19 +47,20 @@ pub enum Command {
         /// Output folder (default: out/ in the site folder)
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Schema location (kubeconform layout); overrides [site] schemas
-        #[arg(long)]
-        schemas: Option<PathBuf>,
+        #[command(flatten)]
+        schemas: SchemaArgs,
         /// Write nothing; exit 1 when out/ is not what the sources produce
         #[arg(long)]
         check: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Validate the site and print a summary
+    /// Validate the site (the Kubernetes release against the schemas too) and print a summary
     Check {
         #[command(flatten)]
         site: SiteArgs,
+        #[command(flatten)]
+        schemas: SchemaArgs,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -89,9 +100,8 @@ pub enum Command {
         /// The revision of the new side; default: the working tree
         #[arg(long, value_name = "REV")]
         head: Option<String>,
-        /// Schema location (kubeconform layout); overrides [site] schemas
-        #[arg(long)]
-        schemas: Option<PathBuf>,
+        #[command(flatten)]
+        schemas: SchemaArgs,
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
         /// Also write the full report here (markdown on standard output is capped)
@@ -157,8 +167,9 @@ pub enum Command {
         /// The git repository Flux pulls the site from (ssh:// or https://)
         #[arg(long, value_name = "URL")]
         repository: Option<String>,
-        /// Schema location for the first build (kubeconform layout); not written to the site
-        #[arg(long)]
+        /// A schema folder for the first check and build (kubeconform layout, over
+        /// CASA_SCHEMAS and the embedded catalog); not written to the site
+        #[arg(long, value_name = "DIR")]
         schemas: Option<PathBuf>,
     },
     /// Build, then commit the changes under out/ (and nothing else) to git
@@ -171,9 +182,8 @@ pub enum Command {
         /// The repository to commit to; default: the one holding the site folder
         #[arg(long, value_name = "PATH")]
         repo: Option<PathBuf>,
-        /// Schema location (kubeconform layout); overrides [site] schemas
-        #[arg(long)]
-        schemas: Option<PathBuf>,
+        #[command(flatten)]
+        schemas: SchemaArgs,
     },
 }
 
@@ -192,6 +202,45 @@ pub enum InitComponent {
     Dex,
     /// CVMFS (sft.cern.ch, direct connections)
     Cvmfs,
+}
+
+impl Command {
+    /// The `--site` of a command that reads a site (`Some(None)`: not given, look for it);
+    /// `None` for the commands that read none.
+    pub fn site(&self) -> Option<Option<&Path>> {
+        let site = match self {
+            Command::Build { site, .. }
+            | Command::Check { site, .. }
+            | Command::Seal { site, .. }
+            | Command::Diff { site, .. }
+            | Command::Commit { site, .. }
+            | Command::Secrets {
+                command: SecretsCommand::List { site, .. },
+            } => site,
+            Command::Explain { .. } | Command::Schema { .. } | Command::Init { .. } => return None,
+        };
+        Some(site.site.as_deref())
+    }
+
+    /// How the command prints diagnostics: JSON on standard output where the command was
+    /// asked for JSON, else text on standard error.
+    pub fn diagnostics_format(&self) -> Format {
+        match self {
+            Command::Build { format, .. }
+            | Command::Check { format, .. }
+            | Command::Secrets {
+                command: SecretsCommand::List { format, .. },
+            } => *format,
+            // `diff --live` prints its diagnostics as JSON when asked; `diff --base` keeps its
+            // JSON output for the array of changes.
+            Command::Diff {
+                format: DiffFormat::Json,
+                live: true,
+                ..
+            } => Format::Json,
+            _ => Format::Text,
+        }
+    }
 }
 
 /// How `diff` reports: for a terminal, a pull-request comment, or a program.

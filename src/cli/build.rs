@@ -3,44 +3,34 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{Format, Outcome, print_diagnostics};
+use super::{Format, Outcome, print_diagnostics, stdout, stopped};
+use crate::check::SchemaLocation;
 use crate::pipeline::{build, open_schemas};
 use crate::sources::Sources;
 
 pub(crate) fn run(
     dir: &Path,
     out: Option<&Path>,
-    schemas: Option<&Path>,
+    schemas: &[SchemaLocation],
     check: bool,
     format: Format,
 ) -> anyhow::Result<Outcome> {
     let sources = Sources::from_dir(dir)?;
-    let store = match open_schemas(schemas, dir, &sources) {
-        Ok(s) => s,
-        Err(diags) => {
-            print_diagnostics(&diags, &sources, format)?;
-            return Ok(Outcome::Invalid);
-        }
-    };
-    let built = match build(&sources, &store) {
+    let built = match open_schemas(schemas, dir, &sources).and_then(|s| build(&sources, &s)) {
         Ok(b) => b,
-        Err(diags) => {
-            print_diagnostics(&diags, &sources, format)?;
-            return Ok(Outcome::Invalid);
-        }
+        Err(diags) => return stopped(&diags, &sources, format),
     };
     let mut warnings = built.warnings.clone();
     warnings.extend(super::check::check_cert(dir, &built.site));
     warnings.sort(&sources);
     if warnings.has_errors() {
-        print_diagnostics(&warnings, &sources, format)?;
-        return Ok(Outcome::Invalid);
+        return stopped(&warnings, &sources, format);
     }
     if !warnings.is_empty() {
         print_diagnostics(&warnings, &sources, format)?;
     }
     let out = out.map_or_else(|| dir.join("out"), Path::to_path_buf);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = stdout();
     if check {
         let drift = crate::emit::compare(&built.tree, &out)?;
         if drift.is_empty() {

@@ -7,21 +7,29 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::{Format, Outcome, print_diagnostics};
+use super::{Format, Outcome, print_diagnostics, stderr, stdout};
+use crate::check::SchemaLocation;
 use crate::diagnostics::{Code, Diagnostics};
+use crate::pipeline::{check_kubernetes_version, open_schemas};
 use crate::site::types::human_bytes;
 use crate::site::{Role, Site};
 use crate::sources::Sources;
 
-/// Loads and validates the site at `dir`: the sources, the site when it loaded, and every
-/// diagnostic sorted for reading.
+/// Loads and validates the site at `dir`, as `build` does before it renders: the sources,
+/// the site when it loaded, and every diagnostic sorted for reading. The schema locations are
+/// opened too, so a release no schemas cover is refused here exactly as `build` refuses it.
 pub(crate) fn load_and_validate(
     dir: &Path,
+    schemas: &[SchemaLocation],
 ) -> anyhow::Result<(Sources, Option<Site>, Diagnostics)> {
     let sources = Sources::from_dir(dir)?;
     let (site, mut diags) = crate::site::load(&sources);
     if let Some(site) = &site {
         diags.extend(crate::validate::validate(site));
+        match open_schemas(schemas, dir, &sources) {
+            Ok(store) => diags.extend(check_kubernetes_version(site, &store)),
+            Err(unusable) => diags.extend(unusable),
+        }
         diags.extend(check_cert(dir, site));
         // The rules over rendered objects (a tenant's cluster-scoped objects) need the
         // objects: render, which needs no schemas, once the site itself is valid.
@@ -45,19 +53,21 @@ pub(crate) fn check_cert(dir: &Path, site: &Site) -> Vec<crate::diagnostics::Dia
     crate::validate::sealing_cert::check(site, pem.as_deref(), std::time::SystemTime::now())
 }
 
-pub(crate) fn run(dir: &Path, format: Format) -> anyhow::Result<Outcome> {
-    let (sources, site, diags) = load_and_validate(dir)?;
+pub(crate) fn run(
+    dir: &Path,
+    schemas: &[SchemaLocation],
+    format: Format,
+) -> anyhow::Result<Outcome> {
+    let (sources, site, diags) = load_and_validate(dir, schemas)?;
     print_diagnostics(&diags, &sources, format)?;
     match site {
         Some(site) if !diags.has_errors() => {
             if format == Format::Text {
-                std::io::stdout()
-                    .lock()
-                    .write_all(summary(&site).as_bytes())?;
+                stdout().write_all(summary(&site).as_bytes())?;
             }
             Ok(Outcome::Ok)
         }
-        _ => Ok(Outcome::Invalid),
+        _ => Ok(Outcome::of_errors(&diags)),
     }
 }
 
@@ -131,11 +141,12 @@ pub(crate) fn explain(code: &str) -> anyhow::Result<Outcome> {
     let Some(info) = Code::lookup(code) else {
         let codes: Vec<_> = crate::diagnostics::CODES.iter().map(|c| c.code.0).collect();
         writeln!(
-            std::io::stderr().lock(),
+            stderr(),
             "error: no diagnostic code {code}\n  = help: the codes are {}",
             codes.join(", ")
         )?;
-        return Ok(Outcome::Invalid);
+        // A code that does not exist is a bad argument, not a bad site.
+        return Ok(Outcome::Usage);
     };
     let sev = match info.severity {
         crate::diagnostics::Severity::Error => "error",
@@ -145,7 +156,7 @@ pub(crate) fn explain(code: &str) -> anyhow::Result<Outcome> {
         "{} {} ({sev})\n\nWhat: {}\nWhy:  {}\nFix:  {}\n",
         info.code, info.name, info.summary, info.why, info.fix
     );
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    stdout().write_all(text.as_bytes())?;
     Ok(Outcome::Ok)
 }
 

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use super::{Format, Outcome, print_diagnostics};
+use super::{Format, Outcome, print_diagnostics, stderr, stdout, stopped};
+use crate::check::SchemaLocation;
 use crate::commit::{OutRepo, message};
 use crate::pipeline::{build, open_schemas};
 use crate::sources::Sources;
@@ -12,23 +13,13 @@ use crate::sources::Sources;
 pub(crate) fn run(
     site: &Path,
     repo: Option<&Path>,
-    schemas: Option<&Path>,
+    schemas: &[SchemaLocation],
     msg: Option<&str>,
 ) -> anyhow::Result<Outcome> {
     let sources = Sources::from_dir(site)?;
-    let store = match open_schemas(schemas, site, &sources) {
-        Ok(s) => s,
-        Err(diags) => {
-            print_diagnostics(&diags, &sources, Format::Text)?;
-            return Ok(Outcome::Invalid);
-        }
-    };
-    let built = match build(&sources, &store) {
+    let built = match open_schemas(schemas, site, &sources).and_then(|s| build(&sources, &s)) {
         Ok(b) => b,
-        Err(diags) => {
-            print_diagnostics(&diags, &sources, Format::Text)?;
-            return Ok(Outcome::Invalid);
-        }
+        Err(diags) => return stopped(&diags, &sources, Format::Text),
     };
     if !built.warnings.is_empty() {
         print_diagnostics(&built.warnings, &sources, Format::Text)?;
@@ -39,7 +30,7 @@ pub(crate) fn run(
     let repo = OutRepo::open(repo, &out_dir)?;
     repo.check_staged()?;
     let signature = repo.signature()?;
-    let mut err = std::io::stderr().lock();
+    let mut err = stderr();
     let gitops = built.site.spec.gitops.path.trim_matches('/');
     if gitops != repo.out() {
         writeln!(
@@ -51,7 +42,7 @@ pub(crate) fn run(
 
     crate::emit::write(&built.tree, &out_dir)?;
     let plan = repo.plan(&built.tree)?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = stdout();
     if plan.is_empty() {
         repo.sync_index(&built.tree)?;
         writeln!(

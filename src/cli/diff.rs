@@ -2,22 +2,23 @@
 //! changes or renames, for a terminal, a pull request (markdown) or a program (JSON).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 
-use super::{DiffFormat, Outcome};
+use super::{DiffFormat, Outcome, stderr, stdout};
+use crate::check::SchemaLocation;
 use crate::diagnostics::{Diagnostics, render_human};
 use crate::diff::git::SiteRepo;
 use crate::diff::{MARKDOWN_CAP, Report, Side, Stale, report, stale_files};
-use crate::pipeline::{Build, build, open_schemas};
-use crate::sources::{SITE_FILE, Sources};
+use crate::pipeline::{Build, build, open_schemas, schema_locations};
+use crate::sources::Sources;
 
 pub(crate) struct Options<'a> {
     pub site: &'a Path,
     pub base: &'a str,
     pub head: Option<&'a str>,
-    pub schemas: Option<&'a Path>,
+    pub schemas: &'a [SchemaLocation],
     pub format: DiffFormat,
     pub output: Option<&'a Path>,
 }
@@ -46,8 +47,8 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
         Ok(store) => (build(&head_sources, &store), Some(store)),
         Err(d) => (Err(d), None),
     };
-    let same_schemas = store_key(o.schemas, o.site, &base_sources)
-        .is_some_and(|k| Some(k) == store_key(o.schemas, o.site, &head_sources));
+    let same_schemas = schema_locations(o.schemas, o.site, &base_sources)
+        == schema_locations(o.schemas, o.site, &head_sources);
     let base_built = match store.filter(|_| same_schemas) {
         Some(store) => build(&base_sources, &store),
         None => open_schemas(o.schemas, o.site, &base_sources)
@@ -65,7 +66,12 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
                 invalid.push((&head_label, d, &head_sources));
             }
             print_invalid(&invalid, o)?;
-            return Ok(Outcome::Invalid);
+            let outcome = invalid
+                .iter()
+                .map(|(_, d, _)| Outcome::of_errors(d))
+                .max_by_key(|o| o.code())
+                .unwrap_or(Outcome::Invalid);
+            return Ok(outcome);
         }
     };
 
@@ -94,12 +100,12 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
             report::markdown(&report, usize::MAX, None),
         ),
     };
-    std::io::stdout().lock().write_all(shown.as_bytes())?;
+    stdout().write_all(shown.as_bytes())?;
     // The JSON contract is an array of changes: the stale note goes beside it.
     if o.format == DiffFormat::Json
         && let Some(stale) = &report.stale
     {
-        writeln!(std::io::stderr().lock(), "warning: {}", stale.message())?;
+        writeln!(stderr(), "warning: {}", stale.message())?;
     }
     if let Some(path) = o.output {
         write_output(path, &full)?;
@@ -118,20 +124,6 @@ fn side(b: &Build) -> Side<'_> {
         manifests: &b.manifests,
         units: &b.units,
     }
-}
-
-/// Where a side's schemas come from: (location, Kubernetes version), read the way
-/// `open_schemas` reads them; `None` when site.toml does not say (the build will).
-fn store_key(flag: Option<&Path>, site_dir: &Path, sources: &Sources) -> Option<(PathBuf, String)> {
-    let text = &sources.get(sources.find(SITE_FILE)?)?.text;
-    let table: toml::Table = text.parse().ok()?;
-    let site = table.get("site")?.as_table()?;
-    let version = site.get("kubernetes_version")?.as_str()?.to_owned();
-    let location = match flag {
-        Some(p) => p.to_path_buf(),
-        None => site_dir.join(site.get("schemas")?.as_str()?),
-    };
-    Some((location, version))
 }
 
 /// Compares the committed out/ at head with what head's sources build. Nothing is said when
@@ -172,12 +164,16 @@ fn print_invalid(
     o: &Options<'_>,
 ) -> anyhow::Result<()> {
     let mut all = String::new();
-    let mut err = std::io::stderr().lock();
+    let mut err = stderr();
     for (label, diags, sources) in invalid {
         let rendered = render_human(diags, sources);
+        let what = match Outcome::of_errors(diags) {
+            Outcome::Environment => "cannot be checked",
+            _ => "is invalid",
+        };
         writeln!(
             err,
-            "error: the site at {label} is invalid ({} error(s)):",
+            "error: the site at {label} {what} ({} error(s)):",
             diags.errors()
         )?;
         err.write_all(rendered.as_bytes())?;
@@ -190,7 +186,7 @@ fn print_invalid(
             .collect::<Vec<_>>()
             .join(" and ");
         let shown = report::markdown_invalid(&labels, &all, MARKDOWN_CAP);
-        std::io::stdout().lock().write_all(shown.as_bytes())?;
+        stdout().write_all(shown.as_bytes())?;
         if let Some(path) = o.output {
             write_output(path, &report::markdown_invalid(&labels, &all, usize::MAX))?;
         }

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::{InitComponent, Outcome};
+use super::{InitComponent, Outcome, stderr, stdout};
+use crate::check::SchemaLocation;
 use crate::site::types::{Cidr, DnsLabel, DnsSubdomain, Hostname};
 
 /// What the operator answered.
@@ -24,7 +25,7 @@ pub(crate) struct Answers {
     pub storage_class: Option<String>,
     pub cert: Option<PathBuf>,
     pub repository: Option<String>,
-    pub schemas: Option<PathBuf>,
+    pub schemas: Vec<SchemaLocation>,
 }
 
 /// The chart versions a new site pins: those the reference site pins, whose values the
@@ -79,7 +80,7 @@ pub(crate) fn run(a: Answers) -> anyhow::Result<Outcome> {
     let plan = match plan(a)? {
         Ok(p) => p,
         Err(problems) => {
-            let mut err = std::io::stderr().lock();
+            let mut err = stderr();
             for p in problems {
                 writeln!(err, "error: {p}")?;
             }
@@ -87,13 +88,17 @@ pub(crate) fn run(a: Answers) -> anyhow::Result<Outcome> {
         }
     };
     write_site(&dir, &plan)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "created the site {} in {}", plan.name, dir.display())?;
-    drop(out);
-    if super::check::run(&dir, super::Format::Text)? != Outcome::Ok {
-        return Ok(Outcome::Invalid);
+    writeln!(
+        stdout(),
+        "created the site {} in {}",
+        plan.name,
+        dir.display()
+    )?;
+    let checked = super::check::run(&dir, &schemas, super::Format::Text)?;
+    if checked != Outcome::Ok {
+        return Ok(checked);
     }
-    super::build::run(&dir, None, schemas.as_deref(), false, super::Format::Text)
+    super::build::run(&dir, None, &schemas, false, super::Format::Text)
 }
 
 /// Asks on a terminal for what no flag gave; off a terminal a missing answer is a problem.
@@ -108,7 +113,7 @@ fn ask(
     if !std::io::stdin().is_terminal() {
         return Ok(default.map(str::to_owned));
     }
-    let mut err = std::io::stderr().lock();
+    let mut err = stderr();
     match default {
         Some(d) => write!(err, "{question} [{d}]: ")?,
         None => write!(err, "{question}: ")?,
@@ -440,89 +445,15 @@ fn instance_example(p: &Plan) -> String {
 
 fn readme(p: &Plan) -> String {
     format!(
-        "# {name}\n\nThe analysis facility {name} ({domain}), described for casa-build: `site.toml` holds the cluster's components,\n`instances/*.toml` one JupyterHub each, and `out/` is the tree of Kubernetes manifests Flux\napplies, generated from them and committed beside them.\n\n## Working on the site\n\n```sh\ncasa-build check                 # every problem, with file:line:column and a hint\ncasa-build build                 # writes out/ (schema-checked; --schemas DIR if the tool needs one)\ncasa-build secrets list          # every secret the site needs, and whether it is sealed\nprintf %s \"$VALUE\" | casa-build seal 'instances/hub.toml#auth.client_secret'\ncasa-build diff --base main      # which objects a change adds, removes or changes\n```\n\nCommit the sources and `out/` together; CI (`.github/workflows/casa-build.yml`) checks the\nsite, posts the diff of a pull request and fails when `out/` is not what the sources build.\n\n## Adding a hub\n\nCopy `instances/hub.toml.example` to `instances/<name>.toml`, set its host, namespace and\nlogin, seal its client secret, then `casa-build check` and `casa-build build`.\n\n## Files\n\n| file | what |\n|---|---|\n| `site.toml` | the site: components, nodes, network, pinned charts |\n| `instances/` | one file per JupyterHub |\n| `{cert}` | the Sealed Secrets controller's certificate (public; re-fetch it when the controller rotates its key) |\n| `schemas/` | JSON Schemas of the two files, for editors (`#:schema` lines); `casa-build schema --out schemas` refreshes them |\n| `out/` | the generated tree: never edit it by hand |\n",
+        "# {name}\n\nThe analysis facility {name} ({domain}), described for casa-build: `site.toml` holds the cluster's components,\n`instances/*.toml` one JupyterHub each, and `out/` is the tree of Kubernetes manifests Flux\napplies, generated from them and committed beside them.\n\n## Working on the site\n\n```sh\ncasa-build check                 # every problem, with file:line:column and a hint\ncasa-build build                 # writes out/ (schema-checked; the schemas are in casa-build)\ncasa-build secrets list          # every secret the site needs, and whether it is sealed\nprintf %s \"$VALUE\" | casa-build seal 'instances/hub.toml#auth.client_secret'\ncasa-build diff --base main      # which objects a change adds, removes or changes\n```\n\nCommit the sources and `out/` together; CI (`.github/workflows/casa-build.yml`) checks the\nsite, posts the diff of a pull request and fails when `out/` is not what the sources build.\n\n## Adding a hub\n\nCopy `instances/hub.toml.example` to `instances/<name>.toml`, set its host, namespace and\nlogin, seal its client secret, then `casa-build check` and `casa-build build`.\n\n## Files\n\n| file | what |\n|---|---|\n| `site.toml` | the site: components, nodes, network, pinned charts |\n| `instances/` | one file per JupyterHub |\n| `{cert}` | the Sealed Secrets controller's certificate (public; re-fetch it when the controller rotates its key) |\n| `schemas/` | JSON Schemas of the two files, for editors (`#:schema` lines); `casa-build schema --out schemas` refreshes them |\n| `out/` | the generated tree: never edit it by hand |\n",
         name = p.name,
         domain = p.domain,
         cert = CERT_FILE
     )
 }
 
-/// The site repository's CI: check, diff on pull requests, and `build --check`. The tool is
-/// installed from the repository variable CASA_BUILD_GIT (a git URL of casa-build), schemas
-/// come from CASA_SCHEMAS when set.
-const WORKFLOW: &str = r#"# casa-build in CI: the site must be valid and out/ what its sources build; a pull request
-# gets one comment listing the Kubernetes objects it adds, removes or changes.
-# Repository variables: CASA_BUILD_GIT (required: the git URL casa-build is installed from),
-# CASA_SCHEMAS (optional: a schema folder, kubeconform layout).
-name: casa-build
-
-on:
-  push:
-  pull_request:
-
-permissions:
-  contents: read
-
-jobs:
-  site:
-    runs-on: ubuntu-latest
-    permissions:
-      contents: read
-      pull-requests: write
-    env:
-      CASA_BUILD_GIT: ${{ vars.CASA_BUILD_GIT }}
-      SCHEMAS: ${{ vars.CASA_SCHEMAS && format('--schemas={0}', vars.CASA_SCHEMAS) || '' }}
-    steps:
-      - uses: actions/checkout@v4
-        with:
-          fetch-depth: 0 # diff --base reads the base branch from git objects
-
-      - name: Install casa-build
-        run: |
-          if [ -z "$CASA_BUILD_GIT" ]; then
-            echo "::error::set the repository variable CASA_BUILD_GIT to casa-build's git URL"
-            exit 1
-          fi
-          cargo install --locked --git "$CASA_BUILD_GIT" casa-build
-
-      - name: Check the site
-        run: casa-build check
-
-      - name: Diff against the base branch
-        id: diff
-        if: ${{ !cancelled() && github.event_name == 'pull_request' }}
-        env:
-          BASE_REF: ${{ github.base_ref }}
-        run: |
-          code=0
-          casa-build diff --base "origin/$BASE_REF" $SCHEMAS --format markdown --output diff.md > comment.md || code=$?
-          if [ "$code" -ge 3 ]; then exit "$code"; fi
-
-      - name: Post or update the pull-request comment
-        if: >-
-          ${{ !cancelled() && steps.diff.outcome == 'success'
-          && github.event.pull_request.head.repo.full_name == github.repository }}
-        uses: actions/github-script@v7
-        with:
-          script: |
-            const fs = require('fs');
-            const marker = '<!-- casa-build-diff -->';
-            const { owner, repo } = context.repo;
-            const issue_number = context.issue.number;
-            const body = `${marker}\n${fs.readFileSync('comment.md', 'utf8')}`;
-            const comments = await github.paginate(github.rest.issues.listComments, {
-              owner, repo, issue_number, per_page: 100,
-            });
-            const previous = comments.find(
-              (c) => c.user?.type === 'Bot' && c.body?.startsWith(marker),
-            );
-            if (previous) {
-              await github.rest.issues.updateComment({ owner, repo, comment_id: previous.id, body });
-            } else {
-              await github.rest.issues.createComment({ owner, repo, issue_number, body });
-            }
-
-      - name: out/ is what the sources build
-        if: ${{ !cancelled() }}
-        run: casa-build build --check $SCHEMAS
-"#;
+/// The site repository's CI: check, diff on pull requests, and `build --check`; the same file
+/// as casa-build's own workflow, which is written to work in a repository holding only site
+/// files (casa-build installed from the repository variable CASA_BUILD_GIT and cached; the
+/// schemas in the binary, CASA_SCHEMAS adding a folder of the repository).
+const WORKFLOW: &str = include_str!("../../.github/workflows/casa-build.yml");

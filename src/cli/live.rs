@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::{DiffFormat, Format, Outcome, print_diagnostics};
+use super::{DiffFormat, Format, Outcome, stdout, stopped};
+use crate::check::SchemaLocation;
 use crate::diff::live::{self, Form, Options, Timeout};
 use crate::pipeline::{build, open_schemas};
 use crate::sources::Sources;
@@ -17,7 +18,7 @@ use crate::sources::Sources;
 /// The `diff --live` flags, as parsed.
 pub(crate) struct LiveArgs<'a> {
     pub site: &'a Path,
-    pub schemas: Option<&'a Path>,
+    pub schemas: &'a [SchemaLocation],
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub server_side: bool,
@@ -36,10 +37,7 @@ pub(crate) fn run(args: LiveArgs<'_>) -> anyhow::Result<Outcome> {
         .and_then(|store| build(&sources, &store))
     {
         Ok(b) => b,
-        Err(diags) => {
-            print_diagnostics(&diags, &sources, diag_format)?;
-            return Ok(Outcome::Invalid);
-        }
+        Err(diags) => return stopped(&diags, &sources, diag_format),
     };
     let revision = live::built_from(args.site);
     let opts = Options {
@@ -65,9 +63,7 @@ pub(crate) fn run(args: LiveArgs<'_>) -> anyhow::Result<Outcome> {
         DiffFormat::Markdown => Form::Markdown,
         DiffFormat::Json => Form::Json,
     };
-    std::io::stdout()
-        .lock()
-        .write_all(report.render(form).as_bytes())?;
+    stdout().write_all(report.render(form).as_bytes())?;
     let errors = report.errors();
     if errors > 0 {
         anyhow::bail!(

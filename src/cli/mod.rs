@@ -1,5 +1,5 @@
-//! The command line: parse, run one command, map its outcome to an exit code. Nothing below
-//! this module prints or exits.
+//! The command line: parse, find the site, run one command, map its outcome to an exit code.
+//! Nothing below this module prints or exits.
 
 mod args;
 mod build;
@@ -8,86 +8,153 @@ mod commit;
 mod diff;
 mod init;
 mod live;
+mod output;
 mod seal;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 
 pub use args::{Args, Command, DiffFormat, Format, InitComponent, SecretsCommand};
+pub(crate) use output::{stderr, stdout};
 
-/// How a command ended; the one place exit codes are decided.
+use crate::check::{Origin, SchemaLocation};
+use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
+use crate::sources::{SITE_FILE, Sources};
+
+/// How a command ended; the one place exit codes are decided (and documented: README
+/// "Exit codes", `casa-build --help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// 0: done, nothing to report.
+    /// 0: done; no difference, up to date.
     Ok,
-    /// 1: differences found (diff, `build --check`).
+    /// 1: differences found (`diff`), or `out/` out of date (`build --check`).
     Differences,
-    /// 2: the input is invalid (diagnostics were printed).
+    /// 2: the site is invalid (diagnostics were printed).
     Invalid,
+    /// 3: the environment failed: no site found, schemas unreadable or broken, git, the
+    /// cluster, I/O.
+    Environment,
+    /// 64: a usage error: unknown flag or subcommand, a missing or bad argument (sysexits'
+    /// EX_USAGE; clap's own 2 would read as "invalid site").
+    Usage,
 }
 
 impl Outcome {
-    fn code(self) -> u8 {
+    pub fn code(self) -> u8 {
         match self {
             Outcome::Ok => 0,
             Outcome::Differences => 1,
             Outcome::Invalid => 2,
+            Outcome::Environment => 3,
+            Outcome::Usage => 64,
+        }
+    }
+
+    /// The outcome of a run that stopped on these diagnostics: trouble with the environment
+    /// (a schema location, no site) outranks an invalid site, since the site could not be
+    /// judged fully.
+    pub fn of_errors(diags: &Diagnostics) -> Self {
+        if diags
+            .iter()
+            .any(|d| d.is_error() && d.code.is_environment())
+        {
+            Outcome::Environment
+        } else {
+            Outcome::Invalid
         }
     }
 }
 
-/// Trouble outside the input (I/O, git, cluster) ends with exit code 3.
-const TROUBLE: u8 = 3;
+/// The exit codes as `--help` shows them; the README's table says the same.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0   success: valid, written, up to date, no difference
+  1   differences (diff) or out/ out of date (build --check)
+  2   the site is invalid (every problem is printed, file:line:column)
+  3   the environment failed: no site.toml found, schemas unreadable or broken, git, the
+      cluster, I/O
+  64  usage error: unknown flag or subcommand, bad argument
+A closed standard output (`casa-build check | head`) ends the output quietly; the exit code
+is still the command's.
+
+Schemas: every object is checked against JSON Schemas. The embedded catalog covers what the
+built-in templates emit for Kubernetes 1.33 to 1.37; a folder in the kubeconform layout adds
+to it and overrides it file by file. Precedence, first wins: --schemas DIR, then
+CASA_SCHEMAS, then [site] schemas in site.toml, then the embedded catalog.
+
+The site: --site DIR or --site DIR/site.toml; by default the nearest folder holding a
+site.toml, from the working folder up (so commands work from instances/).";
 
 pub fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();
-            // clap's own exit codes: 0 for --help/--version, 2 for usage errors.
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            // --help and --version are clap "errors" printed to standard output.
+            return ExitCode::from(if e.use_stderr() {
+                Outcome::Usage.code()
+            } else {
+                Outcome::Ok.code()
+            });
         }
     };
     match run(args) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
-            ExitCode::from(TROUBLE)
+            let _ = writeln!(stderr(), "error: {e:#}");
+            ExitCode::from(Outcome::Environment.code())
         }
     }
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    // Every command but `explain` and `schema` reads a site: find it first, the same way
+    // for all of them.
+    let site = match args.command.site() {
+        Some(given) => match find_site(given) {
+            Ok(dir) => Some(dir),
+            Err(message) => {
+                let d = Diagnostic::new(diag::NO_SITE, message).help(diag::NO_SITE.info().fix);
+                let format = args.command.diagnostics_format();
+                print_diagnostics(&Diagnostics::from(vec![d]), &Sources::new(), format)?;
+                return Ok(Outcome::Environment);
+            }
+        },
+        None => None,
+    };
+    let site = site.as_deref().unwrap_or(Path::new("."));
     match args.command {
         Command::Build {
-            site,
             out,
             schemas,
             check,
             format,
+            ..
         } => build::run(
-            &site.site,
+            site,
             out.as_deref(),
-            schemas.as_deref(),
+            &user_schemas(schemas.schemas),
             check,
             format,
         ),
-        Command::Check { site, format } => check::run(&site.site, format),
+        Command::Check {
+            format, schemas, ..
+        } => check::run(site, &user_schemas(schemas.schemas), format),
         Command::Secrets {
-            command: SecretsCommand::List { site, format },
-        } => seal::list(&site.site, format),
+            command: SecretsCommand::List { format, .. },
+        } => seal::list(site, format),
         Command::Seal {
-            site,
             cert,
             scope,
             location,
-        } => seal::seal(&site.site, cert.as_deref(), scope.as_deref(), &location),
+            ..
+        } => seal::seal(site, cert.as_deref(), scope.as_deref(), &location),
         Command::Explain { code } => check::explain(&code),
         Command::Schema { out } => check::write_schemas(&out),
         Command::Diff {
-            site,
             base,
             head,
             schemas,
@@ -99,27 +166,35 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             server_side,
             timeout,
             wait,
-        } => match base.as_deref() {
-            Some(base) => diff::run(&diff::Options {
-                site: &site.site,
-                base,
-                head: head.as_deref(),
-                schemas: schemas.as_deref(),
-                format,
-                output: output.as_deref(),
-            }),
-            None if live => live::run(live::LiveArgs {
-                site: &site.site,
-                schemas: schemas.as_deref(),
-                kubeconfig,
-                context,
-                server_side,
-                timeout,
-                wait,
-                format,
-            }),
-            None => anyhow::bail!("diff needs --base REV or --live"),
-        },
+            ..
+        } => {
+            let schemas = user_schemas(schemas.schemas);
+            match base.as_deref() {
+                Some(base) => diff::run(&diff::Options {
+                    site,
+                    base,
+                    head: head.as_deref(),
+                    schemas: &schemas,
+                    format,
+                    output: output.as_deref(),
+                }),
+                None if live => live::run(live::LiveArgs {
+                    site,
+                    schemas: &schemas,
+                    kubeconfig,
+                    context,
+                    server_side,
+                    timeout,
+                    wait,
+                    format,
+                }),
+                // clap requires one of them; kept for a caller of `run` that builds `Args`.
+                None => {
+                    writeln!(stderr(), "error: diff needs --base REV or --live")?;
+                    Ok(Outcome::Usage)
+                }
+            }
+        }
         Command::Init {
             dir,
             name,
@@ -143,32 +218,96 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             storage_class,
             cert,
             repository,
-            schemas,
+            schemas: user_schemas(schemas),
         }),
         Command::Commit {
-            site,
             message,
             repo,
             schemas,
+            ..
         } => commit::run(
-            &site.site,
+            site,
             repo.as_deref(),
-            schemas.as_deref(),
+            &user_schemas(schemas.schemas),
             message.as_deref(),
         ),
     }
 }
 
+/// The user's schema locations from the command line and the environment, in precedence
+/// order (`[site] schemas` is added by the pipeline, from the site). An empty `CASA_SCHEMAS`
+/// counts as unset, as CI systems set variables that are not configured to "".
+pub(crate) fn user_schemas(flag: Option<PathBuf>) -> Vec<SchemaLocation> {
+    let env = std::env::var_os("CASA_SCHEMAS").filter(|v| !v.is_empty());
+    flag.map(|dir| SchemaLocation {
+        dir,
+        origin: Origin::Flag,
+    })
+    .into_iter()
+    .chain(env.map(|dir| SchemaLocation {
+        dir: PathBuf::from(dir),
+        origin: Origin::Environment,
+    }))
+    .collect()
+}
+
+/// The site folder (or why there is none): `--site` as given (a folder, or the path of its `site.toml`), else the
+/// nearest folder holding a `site.toml` from the working folder up, as git and cargo find
+/// theirs. The answer is relative when the search went up (`..`), so messages stay short.
+fn find_site(given: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = given {
+        if path.is_file() {
+            return match (path.file_name(), path.parent()) {
+                (Some(name), Some(parent)) if name == SITE_FILE => {
+                    Ok(if parent.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        parent.to_owned()
+                    })
+                }
+                _ => Err(format!(
+                    "{} is not a site.toml: --site takes the site folder or its site.toml",
+                    path.display()
+                )),
+            };
+        }
+        if !path.is_dir() {
+            return Err(format!("no site folder at {}", path.display()));
+        }
+        if !path.join(SITE_FILE).is_file() {
+            return Err(format!("no site.toml in {}", path.display()));
+        }
+        return Ok(path.to_owned());
+    }
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot tell the working folder: {e}"))?;
+    let mut up = PathBuf::from(".");
+    for dir in cwd.ancestors() {
+        if dir.join(SITE_FILE).is_file() {
+            return Ok(up);
+        }
+        up = if up == Path::new(".") {
+            PathBuf::from("..")
+        } else {
+            up.join("..")
+        };
+    }
+    Err(format!(
+        "no site.toml in {} or any folder above it",
+        cwd.display()
+    ))
+}
+
 /// Prints diagnostics: rendered to stderr as text, or as one JSON array on stdout.
 pub(crate) fn print_diagnostics(
-    diags: &crate::diagnostics::Diagnostics,
-    sources: &crate::sources::Sources,
+    diags: &Diagnostics,
+    sources: &Sources,
     format: Format,
 ) -> anyhow::Result<()> {
     match format {
         Format::Text => {
             let text = crate::diagnostics::render_human(diags, sources);
-            let mut err = std::io::stderr().lock();
+            let mut err = stderr();
             err.write_all(text.as_bytes())?;
             if diags.errors() > 0 || diags.warnings() > 0 {
                 writeln!(
@@ -181,12 +320,61 @@ pub(crate) fn print_diagnostics(
         }
         Format::Json => {
             let json = crate::diagnostics::render_json(diags, sources);
-            writeln!(
-                std::io::stdout().lock(),
-                "{}",
-                serde_json::to_string_pretty(&json)?
-            )?;
+            writeln!(stdout(), "{}", serde_json::to_string_pretty(&json)?)?;
         }
     }
     Ok(())
+}
+
+/// Prints the diagnostics a run stopped on and says how it ends.
+pub(crate) fn stopped(
+    diags: &Diagnostics,
+    sources: &Sources,
+    format: Format,
+) -> anyhow::Result<Outcome> {
+    print_diagnostics(diags, sources, format)?;
+    Ok(Outcome::of_errors(diags))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_distinct_and_documented() {
+        let all = [
+            Outcome::Ok,
+            Outcome::Differences,
+            Outcome::Invalid,
+            Outcome::Environment,
+            Outcome::Usage,
+        ];
+        let mut codes: Vec<u8> = all.iter().map(|o| o.code()).collect();
+        codes.dedup();
+        assert_eq!(codes, [0, 1, 2, 3, 64]);
+        for code in codes {
+            assert!(
+                EXIT_CODES.contains(&format!("\n  {code:<3} ")),
+                "exit code {code} is not in the help"
+            );
+        }
+    }
+
+    #[test]
+    fn environment_codes_outrank_an_invalid_site() {
+        let invalid = Diagnostics::from(vec![Diagnostic::new(diag::INVALID_VALUE, "x")]);
+        assert_eq!(Outcome::of_errors(&invalid), Outcome::Invalid);
+        let both = Diagnostics::from(vec![
+            Diagnostic::new(diag::INVALID_VALUE, "x"),
+            Diagnostic::new(diag::SCHEMAS_UNUSABLE, "y"),
+        ]);
+        assert_eq!(Outcome::of_errors(&both), Outcome::Environment);
+        // A warning of an environment code does not end a run.
+        let warning = Diagnostics::from(vec![
+            Diagnostic::new(diag::SCHEMAS_UNUSABLE, "y")
+                .severity(crate::diagnostics::Severity::Warning),
+            Diagnostic::new(diag::INVALID_VALUE, "x"),
+        ]);
+        assert_eq!(Outcome::of_errors(&warning), Outcome::Invalid);
+    }
 }

@@ -34,7 +34,7 @@ pub(crate) fn list(dir: &Path, format: Format) -> anyhow::Result<Outcome> {
         }
     };
     let slots = secret_slots(&site);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     match format {
         Format::Json => {
             let items: Vec<_> = slots
@@ -92,7 +92,7 @@ pub(crate) fn seal(
     };
     let slots = secret_slots(&site);
     let Some(slot) = slots.iter().find(|s| s.location == location) else {
-        let mut err = std::io::stderr().lock();
+        let mut err = super::stderr();
         writeln!(err, "error: `{location}` is not a secret of this site")?;
         writeln!(err, "  = help: the locations are:")?;
         for s in &slots {
@@ -111,17 +111,13 @@ pub(crate) fn seal(
     {
         Ok((c, warning)) => {
             if let Some(w) = warning {
-                writeln!(
-                    std::io::stderr().lock(),
-                    "warning: {}: {w}",
-                    cert_path.display()
-                )?;
+                writeln!(super::stderr(), "warning: {}: {w}", cert_path.display())?;
             }
             c
         }
         Err(e) => {
             writeln!(
-                std::io::stderr().lock(),
+                super::stderr(),
                 "error: {}: {e}\n  = help: fetch the controller's current certificate with `kubeseal --fetch-cert > {}`",
                 cert_path.display(),
                 cert_path.display()
@@ -149,7 +145,7 @@ pub(crate) fn seal(
     let text = write_sealed(&file.text, &slot.path, &entry)?;
     write_atomic(&dir.join(&slot.file_path), text.as_bytes())?;
     writeln!(
-        std::io::stderr().lock(),
+        super::stderr(),
         "sealed {location} for {}/{} key {} ({scope})",
         slot.namespace,
         slot.name,

@@ -4,9 +4,11 @@
 //! Ranges, so that codes added side by side never collide: CB001-CB009 loading the files,
 //! CB010-CB049 the rules of the first site model (network, storage, nodes, instances,
 //! secrets), CB050-CB059 the build stages after `check` (render, schemas, references, the
-//! tree), CB060-CB079 components and their alternatives, CB080-CB099 rules encoding what the
+//! tree), CB140-CB079 components and their alternatives, CB080-CB099 rules encoding what the
 //! consuming controllers accept, CB100-CB119 limits and grammars of hostile or careless
-//! input, CB120-CB139 findings of the danger review.
+//! input, CB120-CB139 findings of the danger review, CB140-CB149 trouble with the environment
+//! rather than the site ([`Code::is_environment`]: exit 3, covered by `tests/cli/corpus.rs`
+//! since a bad-input case is a complete site).
 
 use super::Severity;
 
@@ -87,6 +89,10 @@ codes! {
         "a plain value where only a sealed secret is allowed",
         "a plaintext secret committed to git is a leaked secret; the site holds only ciphertext",
         "remove the value and seal it: `casa-build secrets list` names the location, then `casa-build seal LOCATION` reads the value from standard input";
+    KUBERNETES_VERSION = "CB006", "kubernetes-version", Error,
+        "`kubernetes_version` is not <major>.<minor>[.<patch>], or no schemas cover that release",
+        "every object is checked against the built-in schemas of the cluster's minor release; without them nothing could be checked, and build would refuse what check accepted",
+        "write the release as <major>.<minor> (`1.33`) and target one the schemas cover (the embedded catalog: 1.33 to 1.37), or add its schemas (k8s/v<major>.<minor>.0-standalone-strict/) with --schemas DIR, CASA_SCHEMAS or [site] schemas";
     DUPLICATE_NODE = "CB010", "duplicate-node", Error,
         "two nodes share a name or an address",
         "node names are Kubernetes node names and addresses are unique on a network",
@@ -267,6 +273,22 @@ codes! {
         "z2jh's user-pod NetworkPolicy would block a path the site declares (Tier-2 Dask workers in, dask-gateway or Triton out)",
         "the policy is on by default, admits only the notebook port and no private addresses; the user's Dask cluster or inference call would time out",
         "add the singleuser.networkPolicy ingress/egress rule named in the message (templates/jupyterhub/helmrelease.yaml.j2 writes them), or disable the policy on purpose";
+    NO_SITE = "CB140", "no-site", Error,
+        "no site.toml where the command looked (the --site folder, or the working folder and its parents)",
+        "every command reads a site; run elsewhere it has nothing to read (exit 3: the environment, not a site, is wrong)",
+        "run casa-build inside the site folder (any folder below it works), or pass --site DIR or --site DIR/site.toml";
+    SCHEMAS_UNUSABLE = "CB141", "schemas-unusable", Error,
+        "a schema location or schema file cannot be used: the folder is missing or not laid out like kubeconform's, a file is unreadable, not JSON or YAML, or not a schema",
+        "objects cannot be checked against a schema that cannot be read (exit 3: the environment, not the site, is wrong)",
+        "fix or remove the location named in the message (--schemas, CASA_SCHEMAS, [site] schemas); without one, the embedded catalog is used";
+}
+
+impl Code {
+    /// Whether the code reports trouble outside the site (exit 3) rather than an invalid
+    /// site (exit 2).
+    pub fn is_environment(self) -> bool {
+        matches!(self, NO_SITE | SCHEMAS_UNUSABLE)
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub use storage::*;
 pub use tenant::*;
 
 use crate::sources::FileId;
-use types::{DnsLabel, Hostname};
+use types::{DnsLabel, Hostname, KubernetesVersion};
 
 /// A value with its byte range in the file it came from.
 pub type Spanned<T> = toml::Spanned<T>;
@@ -107,12 +107,17 @@ pub struct SiteMeta {
     pub name: Spanned<DnsLabel>,
     /// The DNS domain services are published under.
     pub domain: Hostname,
-    /// Kubernetes version `major.minor[.patch]`; selects the built-in schemas.
-    pub kubernetes_version: String,
+    /// Kubernetes version `major.minor[.patch]`; its minor release selects the built-in
+    /// schemas, so it must be one the schemas cover (the embedded catalog: 1.33 to 1.37).
+    #[schemars(with = "KubernetesVersion")]
+    pub kubernetes_version: Spanned<KubernetesVersion>,
     /// The hosts' operating system, for the summary.
     pub os: Option<String>,
-    /// Where the JSON Schemas live (kubeconform layout); `--schemas` overrides it.
-    pub schemas: Option<String>,
+    /// A folder of JSON Schemas (kubeconform layout), relative to the site folder, that
+    /// adds to and overrides the embedded catalog; `CASA_SCHEMAS` and `--schemas` take
+    /// precedence over it.
+    #[schemars(with = "Option<String>")]
+    pub schemas: Option<Spanned<String>>,
     /// `apiVersion/Kind` pairs that may be emitted without a schema.
     #[serde(default)]
     pub allowed_kinds: Vec<String>,

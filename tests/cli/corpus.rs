@@ -85,23 +85,13 @@ const BROKEN_TOML: (&str, &str) = ("[site]", "[site\n");
 static CASES: &[Case] = &[
     // ---- build ----
     Case {
-        name: "build-no-schema-location",
-        args: &["build"],
-        on: On::Small,
-        edit: keep,
-        stdin: None,
-        code: 2,
-        says: &["error[CB053]", "no schema location", "pass --schemas DIR"],
-        never: &[],
-    },
-    Case {
         name: "build-schema-location-missing",
         args: &["build", "--schemas", "{scratch}/nowhere"],
         on: On::Small,
         edit: keep,
         stdin: None,
-        code: 2,
-        says: &["error[CB053]", "no kubernetes 1.33 schemas", "/nowhere/k8s"],
+        code: 3,
+        says: &["error[CB141]", "/nowhere (from --schemas) does not exist"],
         never: &[],
     },
     Case {
@@ -110,11 +100,80 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |_, scratch| put(scratch, "schemas-of-something/a.json", b"{}"),
         stdin: None,
-        code: 2,
+        code: 3,
         says: &[
-            "error[CB053]",
-            "versions present: none",
-            "laid out like kubeconform's",
+            "error[CB141]",
+            "has none of k8s/, crds/, charts/",
+            "not laid out like kubeconform's",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "build-schema-location-is-a-file",
+        args: &["build", "--schemas", "{scratch}/schemas.tar"],
+        on: On::Small,
+        edit: |_, scratch| put(scratch, "schemas.tar", b"not a folder"),
+        stdin: None,
+        code: 3,
+        says: &[
+            "error[CB141]",
+            "schemas.tar (from --schemas) is not a folder",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "build-schema-file-not-json",
+        args: &["build", "--schemas", "{scratch}"],
+        on: On::Small,
+        edit: |_, scratch| {
+            put(
+                scratch,
+                "k8s/v1.33.0-standalone-strict/namespace-v1.json",
+                b"{not json",
+            )
+        },
+        stdin: None,
+        code: 3,
+        says: &[
+            "error[CB141]",
+            "invalid json in",
+            "v1.33.0-standalone-strict/namespace-v1.json",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "build-schema-file-not-a-schema",
+        args: &["build", "--schemas", "{scratch}"],
+        on: On::Small,
+        edit: |_, scratch| {
+            put(
+                scratch,
+                "crds/metallb.io/ipaddresspool_v1beta1.json",
+                b"{\"type\": 12}",
+            )
+        },
+        stdin: None,
+        code: 3,
+        says: &[
+            "error[CB141]",
+            "ipaddresspool_v1beta1.json does not compile",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "build-chart-defaults-not-yaml",
+        args: &["build", "--schemas", "{scratch}"],
+        on: On::Small,
+        edit: |_, scratch| {
+            put(scratch, "charts/traefik/values.yaml", b"ports: [unclosed\n");
+            put(scratch, "charts/traefik/values.schema.json", b"{}");
+        },
+        stdin: None,
+        code: 3,
+        says: &[
+            "error[CB141]",
+            "invalid yaml in",
+            "charts/traefik/values.yaml",
         ],
         never: &[],
     },
@@ -133,8 +192,11 @@ static CASES: &[Case] = &[
         stdin: None,
         code: 2,
         says: &[
-            "no kubernetes 1.30 schemas",
-            "versions present: 1.27.0, 1.33.0",
+            "error[CB006]",
+            "no schemas for Kubernetes 1.30",
+            "1.27, 1.33 to 1.37 in ",
+            "(from --schemas); 1.33 to 1.37 in the embedded catalog",
+            "site.toml:15:22",
         ],
         never: &[],
     },
@@ -151,8 +213,12 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
-        code: 2,
-        says: &["error[CB053]", "no-schemas-here"],
+        code: 3,
+        says: &[
+            "error[CB141]",
+            "no-schemas-here (from [site] schemas) does not exist",
+            "site.toml:16:11",
+        ],
         never: &[],
     },
     Case {
@@ -344,7 +410,7 @@ static CASES: &[Case] = &[
         edit: keep,
         stdin: None,
         code: 3,
-        says: &["error: no site folder at", "--site"],
+        says: &["error[CB140]", "no site folder at", "--site DIR"],
         never: &[],
     },
     Case {
@@ -354,7 +420,21 @@ static CASES: &[Case] = &[
         edit: keep,
         stdin: None,
         code: 3,
-        says: &["error: no site.toml in"],
+        says: &["error[CB140]", "no site.toml in"],
+        never: &[],
+    },
+    Case {
+        name: "build-site-is-another-file",
+        args: &["build", "--site", "{scratch}/flatiron.toml"],
+        on: On::Nothing,
+        edit: |_, scratch| put(scratch, "flatiron.toml", b"[site]\n"),
+        stdin: None,
+        code: 3,
+        says: &[
+            "error[CB140]",
+            "flatiron.toml is not a site.toml",
+            "--site takes the site folder or its site.toml",
+        ],
         never: &[],
     },
     Case {
@@ -423,7 +503,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: None,
-        code: 2,
+        code: 64,
         says: &["invalid value 'yaml' for '--format <FORMAT>'"],
         never: &[],
     },
@@ -588,7 +668,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: Some("value"),
-        code: 2,
+        code: 64,
         says: &["invalid value 'global' for '--scope <SCOPE>'", "strict"],
         never: &[],
     },
@@ -609,7 +689,7 @@ static CASES: &[Case] = &[
         edit: keep,
         stdin: Some("value"),
         code: 3,
-        says: &["error: no site folder at"],
+        says: &["error[CB140]", "no site folder at"],
         never: &[],
     },
     // ---- secrets list ----
@@ -679,7 +759,7 @@ static CASES: &[Case] = &[
         edit: keep,
         stdin: None,
         code: 3,
-        says: &["error: no site folder at"],
+        says: &["error[CB140]", "no site folder at"],
         never: &[],
     },
     Case {
@@ -688,7 +768,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: None,
-        code: 2,
+        code: 64,
         says: &["invalid value 'yaml' for '--format <FORMAT>'"],
         never: &[],
     },
@@ -752,13 +832,17 @@ static CASES: &[Case] = &[
         never: &[],
     },
     Case {
-        name: "diff-base-no-schema-location",
-        args: &["diff", "--base", "HEAD"],
+        name: "diff-base-schema-location-missing",
+        args: &["diff", "--base", "HEAD", "--schemas", "{scratch}/nowhere"],
         on: On::Repo,
         edit: keep,
         stdin: None,
-        code: 2,
-        says: &["no schema location"],
+        code: 3,
+        says: &[
+            "error: the site at head (working tree) cannot be checked",
+            "error[CB141]",
+            "/nowhere (from --schemas) does not exist",
+        ],
         never: &[],
     },
     Case {
@@ -767,7 +851,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: keep,
         stdin: None,
-        code: 2,
+        code: 64,
         says: &["--base <REV>"],
         never: &[],
     },
@@ -777,7 +861,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: keep,
         stdin: None,
-        code: 2,
+        code: 64,
         says: &["cannot be used with '--live'"],
         never: &[],
     },
@@ -978,12 +1062,32 @@ static CASES: &[Case] = &[
         never: &[],
     },
     Case {
+        name: "unknown-subcommand",
+        args: &["biuld"],
+        on: On::Nothing,
+        edit: keep,
+        stdin: None,
+        code: 64,
+        says: &["unrecognized subcommand 'biuld'"],
+        never: &[],
+    },
+    Case {
+        name: "diff-misspelt-flag",
+        args: &["diff", "--bse", "main"],
+        on: On::Repo,
+        edit: keep,
+        stdin: None,
+        code: 64,
+        says: &["unexpected argument '--bse'"],
+        never: &[],
+    },
+    Case {
         name: "explain-unknown-code",
         args: &["explain", "CB999"],
         on: On::Nothing,
         edit: keep,
         stdin: None,
-        code: 2,
+        code: 64,
         says: &["no diagnostic code CB999", "the codes are CB001"],
         never: &[],
     },
@@ -1112,6 +1216,19 @@ fn the_corpus_covers_every_command() {
     ] {
         let n = CASES.iter().filter(|c| c.name.starts_with(prefix)).count();
         assert!(n >= at_least, "only {n} `{prefix}` cases");
+    }
+    // The environment's codes (exit 3) have cases here, not in tests/bad-input/.
+    for info in casa_build::diagnostics::CODES
+        .iter()
+        .filter(|c| c.code.is_environment())
+    {
+        let shown = format!("error[{}]", info.code);
+        assert!(
+            CASES
+                .iter()
+                .any(|c| c.code == 3 && c.says.contains(&shown.as_str())),
+            "no corpus case says {shown}"
+        );
     }
     // With the `check` corpus in tests/bad-input/, every command has bad-input cases.
     let check_cases = std::fs::read_dir(path("tests/bad-input"))

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use casa_build::check::{Origin, SchemaLocation};
 use casa_build::manifest::{Manifest, ResourceId};
 use casa_build::pipeline::{build, open_schemas};
 use casa_build::sources::Sources;
@@ -29,7 +30,11 @@ fn site() -> &'static [Manifest] {
     static BUILT: OnceLock<Vec<Manifest>> = OnceLock::new();
     BUILT.get_or_init(|| {
         let sources = Sources::from_dir(repo()).expect("read the reference site");
-        let store = open_schemas(Some(&schemas()), repo(), &sources).expect("schemas");
+        let flag = SchemaLocation {
+            dir: schemas(),
+            origin: Origin::Flag,
+        };
+        let store = open_schemas(&[flag], repo(), &sources).expect("schemas");
         build(&sources, &store)
             .expect("the reference site builds")
             .manifests

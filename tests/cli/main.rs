@@ -16,6 +16,11 @@
 //! - `diff_git`: `casa-build diff --base REV` on real git repositories in temporary folders:
 //!   changed, added, removed objects, invalid sides, git trouble, masked secrets, the cap.
 //! - `commit`: `casa-build commit`: only out/ is committed, refusals, no identity.
+//! - `catalog`: the embedded schema catalog and the user's schema locations: declared and
+//!   emitted kinds agree, the catalog checks as the shared schemas do, releases 1.33 to 1.37,
+//!   `check` and `build` agree on releases, precedence flag > environment > site file.
+//! - `exit_codes`: one test per exit code, `--help`, a closed standard output, finding the
+//!   site from below it.
 //! - `corpus`: bad input for every command but `check` (`build`, `seal`, `secrets list`,
 //!   `diff --base`, `diff --live`, `commit`, `explain`, `schema`): exit code and message per
 //!   case, no panic, nothing written.
@@ -28,12 +33,14 @@ mod support;
 
 mod bad_input;
 mod build;
+mod catalog;
 mod check;
 mod commit;
 mod corpus;
 mod crash;
 mod diff_git;
 mod diff_live;
+mod exit_codes;
 mod init;
 mod properties;
 mod schema;

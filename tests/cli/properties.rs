@@ -16,15 +16,14 @@ use casa_build::sources::Sources;
 use casa_build::tree::Tree;
 use proptest::prelude::*;
 
-use crate::support::{path, tempdir};
+use crate::support::tempdir;
 use crate::synthetic::{Shape, files};
 
-/// One store for all cases: it compiles each schema once, as one CLI run does.
+/// One store for all cases (the embedded catalog, as a CLI run without a schema folder
+/// uses): it compiles each schema once, as one CLI run does.
 fn store() -> &'static SchemaStore {
     static STORE: OnceLock<SchemaStore> = OnceLock::new();
-    STORE.get_or_init(|| {
-        SchemaStore::open(&path("../shared/schemas"), "1.33").expect("../shared/schemas")
-    })
+    STORE.get_or_init(|| SchemaStore::embedded().expect("the embedded catalog"))
 }
 
 fn shapes() -> impl Strategy<Value = Shape> {

@@ -53,6 +53,9 @@ pub struct Cli {
     site_unchanged: bool,
     env: Vec<(OsString, OsString)>,
     memory_limit_kib: Option<u64>,
+    in_site: Option<PathBuf>,
+    cwd: Option<PathBuf>,
+    closed_output: bool,
 }
 
 impl Cli {
@@ -69,11 +72,15 @@ impl Cli {
             site_unchanged: false,
             env: Vec::new(),
             memory_limit_kib: None,
+            in_site: None,
+            cwd: None,
+            closed_output: false,
         }
     }
 
-    /// Sets an environment variable for the run. `KUBECONFIG` and `KUBERNETES_SERVICE_HOST`
-    /// are otherwise removed, so that no run finds the machine's own cluster.
+    /// Sets an environment variable for the run. `KUBECONFIG`, `KUBERNETES_SERVICE_HOST` and
+    /// `CASA_SCHEMAS` are otherwise removed, so that no run finds the machine's own cluster
+    /// or the developer's own schemas.
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.push((key.into(), value.into()));
         self
@@ -82,6 +89,26 @@ impl Cli {
     /// Runs under `ulimit -v` (address space, KiB): a run that tries to hold more fails.
     pub fn memory_limit_kib(mut self, kib: u64) -> Self {
         self.memory_limit_kib = Some(kib);
+        self
+    }
+
+    /// Runs in this folder of the site copy (relative to it), without `--site`: the command
+    /// must find the site itself. The folder must hold the same entries after the run.
+    pub fn in_site_folder(mut self, rel: impl Into<PathBuf>) -> Self {
+        self.in_site = Some(rel.into());
+        self
+    }
+
+    /// Runs in `dir` (a folder the test holds, such as a repository), without `--site`.
+    pub fn in_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    /// Standard output and standard error are a pipe whose reader has gone (as in
+    /// `casa-build check 2>&1 | head -0`): every write meets EPIPE.
+    pub fn closed_output(mut self) -> Self {
+        self.closed_output = true;
         self
     }
 
@@ -172,12 +199,22 @@ impl Cli {
 
     #[track_caller]
     pub fn run(self) -> Run {
-        let cwd = tempdir();
+        let tmp = tempdir();
         let mut args = self.args.clone();
-        if let Some(site) = &self.site {
-            args.push("--site".into());
-            args.push(site.path().into());
-        }
+        let cwd = match (&self.cwd, &self.site, &self.in_site) {
+            (Some(dir), _, _) => dir.clone(),
+            (None, Some(site), Some(rel)) => site.path().join(rel),
+            (None, Some(site), None) => {
+                args.push("--site".into());
+                args.push(site.path().into());
+                tmp.path().to_owned()
+            }
+            (None, None, _) => tmp.path().to_owned(),
+        };
+        // The site's root is where a build writes out/: only other folders must stay as
+        // they were.
+        let check_cwd = self.cwd.is_none() && self.in_site.as_deref() != Some(Path::new("."));
+        let cwd_before = check_cwd.then(|| fingerprint(&cwd));
         let before = self.site.as_ref().map(|s| fingerprint(s.path()));
         let shown = args
             .iter()
@@ -198,23 +235,33 @@ impl Cli {
         };
         command
             .env_remove("KUBECONFIG")
-            .env_remove("KUBERNETES_SERVICE_HOST");
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("CASA_SCHEMAS");
         for (k, v) in &self.env {
             command.env(k, v);
         }
-        let mut child = command
+        command
             .args(&args)
-            .current_dir(cwd.path())
+            .current_dir(&cwd)
             .env_remove("RUST_BACKTRACE")
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
             } else {
                 Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            });
+        if self.closed_output {
+            let (reader, writer) = std::io::pipe().expect("a pipe");
+            drop(reader);
+            let second = writer.try_clone().expect("a second writer");
+            command.stdout(writer).stderr(second);
+        } else {
+            command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        }
+        let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run casa-build {shown}: {e}"));
+        // The parent's copies of the pipe's write end go with `command`.
+        drop(command);
         if let Some(bytes) = &self.stdin {
             let mut stdin = child.stdin.take().expect("stdin is piped");
             // A command refused before it reads its input (an unknown flag, a bad scope)
@@ -237,7 +284,7 @@ impl Cli {
         };
         assert!(!stderr.contains("panicked"), "a panic\n{context}");
         assert!(
-            is_empty_dir(cwd.path()),
+            cwd_before.is_none_or(|before| before == fingerprint(&cwd)),
             "wrote into the working directory\n{context}"
         );
         if let Some(want) = self.code {
@@ -340,10 +387,6 @@ pub fn copy_dir(from: &Path, to: &Path) {
 fn copy_file(from: &Path, to: &Path) {
     std::fs::copy(from, to)
         .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
-}
-
-fn is_empty_dir(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_none())
 }
 
 /// One file's state: bytes, length, modification time.
