@@ -1,6 +1,7 @@
 //! What the built-in templates can emit, per component (template folder): the kinds, and the
 //! charts a HelmRelease of the component installs. This is the one place the project knows
-//! it; it moves into the component registry when that table exists.
+//! it; its rows follow the component registry's ([`crate::site::COMPONENTS`], checked by a
+//! test) and can move into them as one more field.
 //!
 //! - The embedded schema catalog ([`super::catalog`]) is generated from it: the schemas of
 //!   exactly these kinds, for every release in [`CATALOG_RELEASES`], and these charts' values
@@ -249,6 +250,15 @@ pub fn of(component: &str) -> Option<&'static Emits> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rows_are_the_component_registrys() {
+        // Until the kinds move into the registry's rows, the two tables name the same
+        // components, in the same order.
+        let registry: Vec<&str> = crate::site::COMPONENTS.iter().map(|c| c.name).collect();
+        let here: Vec<&str> = EMITTED.iter().map(|e| e.component).collect();
+        assert_eq!(here, registry);
+    }
 
     #[test]
     fn components_are_listed_once_and_every_template_folder_has_a_row() {
