@@ -388,6 +388,48 @@ mod tests {
     }
 
     #[test]
+    fn sources_without_a_site_toml_are_no_site_not_a_missing_field() {
+        let err = build(&Sources::new(), &store()).unwrap_err();
+        assert_eq!(codes(&err), [diag::NO_SITE]);
+    }
+
+    #[test]
+    fn the_release_is_checked_against_the_store_before_anything_renders() {
+        let s = reference_sources(false);
+        let text = s.get(s.find("site.toml").unwrap()).unwrap().text.replacen(
+            "kubernetes_version = \"1.33\"",
+            "kubernetes_version = \"1.38\"",
+            1,
+        );
+        let mut other = Sources::new();
+        other.add("site.toml", text);
+        for (_, f) in s.files().skip(1) {
+            other.add(f.path.clone(), f.text.clone());
+        }
+        let err = build(&other, &SchemaStore::embedded().unwrap()).unwrap_err();
+        assert_eq!(codes(&err), [diag::KUBERNETES_VERSION]);
+        let d = err.iter().next().unwrap();
+        assert_eq!(
+            d.message,
+            "no schemas for Kubernetes 1.38: the schemas cover 1.33 to 1.37 in the embedded catalog"
+        );
+        assert_eq!(d.location(&other).map(|l| (l.1, l.2)), Some((14, 22)));
+        // The shared schemas cover 1.38 no more than the catalog, but 1.27 they do.
+        let text = other
+            .get(other.find("site.toml").unwrap())
+            .unwrap()
+            .text
+            .replacen("1.38", "1.27", 1);
+        let mut old = Sources::new();
+        old.add("site.toml", text);
+        for (_, f) in s.files().skip(1) {
+            old.add(f.path.clone(), f.text.clone());
+        }
+        assert!(build(&old, &SchemaStore::embedded().unwrap()).is_err());
+        assert!(build(&old, &store()).is_ok());
+    }
+
+    #[test]
     fn an_unknown_kind_needs_a_schema_or_an_allowance() {
         let mut s = reference_sources(false);
         s.templates.push((

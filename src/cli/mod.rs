@@ -361,6 +361,23 @@ mod tests {
     }
 
     #[test]
+    fn the_help_and_the_version_code_name_the_releases_the_catalog_carries() {
+        let releases =
+            crate::site::types::describe_releases(&crate::check::emitted::CATALOG_RELEASES);
+        assert!(
+            EXIT_CODES.contains(&format!("Kubernetes {releases};")),
+            "{releases}"
+        );
+        assert!(
+            diag::KUBERNETES_VERSION
+                .info()
+                .fix
+                .contains(&format!("the embedded catalog: {releases}")),
+            "{releases}"
+        );
+    }
+
+    #[test]
     fn environment_codes_outrank_an_invalid_site() {
         let invalid = Diagnostics::from(vec![Diagnostic::new(diag::INVALID_VALUE, "x")]);
         assert_eq!(Outcome::of_errors(&invalid), Outcome::Invalid);

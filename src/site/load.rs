@@ -24,8 +24,8 @@ pub fn load_with(sources: &Sources, registry: &'static [Component]) -> (Option<S
     let mut diags = Diagnostics::new();
     let Some(site_id) = sources.find(SITE_FILE) else {
         diags.push(
-            Diagnostic::new(diag::MISSING_FIELD, "the site has no site.toml")
-                .help("create site.toml at the root of the site folder (see the README)"),
+            Diagnostic::new(diag::NO_SITE, "the site has no site.toml")
+                .help(diag::NO_SITE.info().fix),
         );
         return (None, diags);
     };
