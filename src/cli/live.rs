@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::{DiffFormat, Format, Outcome, stdout, stopped};
+use super::{DiffFormat, Format, Outcome, stderr, stdout, stopped};
 use crate::check::SchemaLocation;
 use crate::diff::live::{self, Form, Options, Timeout};
 use crate::pipeline::{build, open_schemas};
@@ -95,9 +95,7 @@ pub(crate) fn run(args: LiveArgs<'_>) -> anyhow::Result<Outcome> {
             args.timeout,
             not_ready.join(", ")
         );
-        std::io::stderr()
-            .lock()
-            .write_all(report.redactor.redact(&message).as_bytes())?;
+        stderr().write_all(report.redactor.redact(&message).as_bytes())?;
     }
     Ok(if report.has_differences() {
         Outcome::Differences

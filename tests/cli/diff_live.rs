@@ -1281,7 +1281,7 @@ fn durations_for_timeout() {
         .run();
     Cli::new()
         .args(["diff", "--live", "--timeout", "ten minutes"])
-        .code(2)
+        .code(64)
         .stderr_has("\"ten minutes\" is not a duration: write a number with a unit (30s, 2m, 1h, 1m30s, 500ms) or a number of seconds")
         .run();
 }
