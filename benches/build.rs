@@ -1,5 +1,6 @@
 //! Criterion benchmarks of each stage of the build and of the whole build, on the reference
-//! site and on synthetic sites of 12/100/1,000 nodes with 4/25/100 instances.
+//! site and on synthetic sites of 12/100/1,000 nodes with 4/25/100 instances, and of a cold
+//! schema check from the embedded catalog against one from the shared schema folder.
 //!
 //! `cargo bench --bench build` (or `scripts/bench.sh` for the table with peak memory).
 
@@ -163,5 +164,37 @@ fn whole(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages, whole);
+/// The schema check of the reference site with a fresh store, as one CLI run pays it: every
+/// schema read, decompressed or parsed, and compiled on first use. From the embedded catalog,
+/// and from the shared schema folder when it is beside the repository, to compare the two.
+fn cold_schemas(c: &mut Criterion) {
+    let mut g = c.benchmark_group("schema-check-cold");
+    g.sample_size(20);
+    let sources = reference_sources();
+    let (site, _) = casa_build::site::load(&sources);
+    let site = site.expect("the reference site loads");
+    let manifests = render(&site, &sources).expect("renders");
+    g.bench_function("embedded", |b| {
+        b.iter(|| {
+            let store = SchemaStore::embedded().expect("the catalog");
+            check_schemas(&site, &store, &manifests)
+        })
+    });
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas");
+    if shared.is_dir() {
+        let folder = [SchemaLocation {
+            dir: shared,
+            origin: Origin::Flag,
+        }];
+        g.bench_function("shared-folder", |b| {
+            b.iter(|| {
+                let store = SchemaStore::folders_only(&folder).expect("the folder");
+                check_schemas(&site, &store, &manifests)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, whole, cold_schemas);
 criterion_main!(benches);
