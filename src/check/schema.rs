@@ -1075,15 +1075,14 @@ mod tests {
             "(embedded catalog)/k8s/v1.33.0-standalone-strict/deployment-apps-v1.json"
         );
         assert_eq!(rel, "k8s/v1.33.0-standalone-strict/deployment-apps-v1.json");
-        // Only what the templates emit is carried: a ConfigMap is not.
-        let config_map =
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
-        match store.validate(R33, &config_map) {
+        // Only what the templates emit is carried: a Job is not.
+        let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}});
+        match store.validate(R33, &job) {
             Err(Lookup::NoSchema { looked_in, .. }) => assert_eq!(
                 looked_in,
                 [
-                    "(embedded catalog)/k8s/v1.33.0-standalone-strict/configmap-v1.json",
-                    "(embedded catalog)/k8s/v1.33.0-local-strict/configmap-v1.json",
+                    "(embedded catalog)/k8s/v1.33.0-standalone-strict/job-batch-v1.json",
+                    "(embedded catalog)/k8s/v1.33.0-local-strict/job-batch-v1.json",
                 ]
             ),
             other => panic!("{other:?}"),
