@@ -26,6 +26,7 @@ pub mod emit;
 pub mod kinds;
 pub mod manifest;
 pub mod pipeline;
+pub mod redact;
 pub mod render;
 pub mod seal;
 pub mod site;

@@ -5,15 +5,22 @@ use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
 
 use super::{Diagnostic, Diagnostics, Severity};
+use crate::redact::{Redactor, escape_controls, mask_toml_secrets};
 use crate::sources::Sources;
 
 /// Renders every diagnostic like rustc: `error[CB012]: ...`, `--> file:line:col`, the source
-/// line with a caret, and the help. Secrets in a redacted span are masked in the snippet.
+/// line with a caret, and the help.
+///
+/// Nothing secret is printed: every file is shown with the values of its secret fields
+/// masked (by key name, so also in a file that does not parse), a redacted span is masked as
+/// well, and what those values hold is redacted wherever else a message might quote it.
+/// Control characters, in a snippet or in a message quoting a value, are shown escaped.
 pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
+    let (masked, redactor) = masked_sources(sources);
     let mut files = SimpleFiles::new();
     let mut ids = Vec::new();
     for (_, f) in sources.files() {
-        ids.push(files.add(f.path.clone(), printable(&f.text)));
+        ids.push(files.add(f.path.clone(), printable(&masked[ids.len()])));
     }
     // A masked copy of a file is added on demand for each redacted diagnostic.
     let mut out = String::new();
@@ -24,13 +31,13 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
             && let Some(label) = &d.primary
             && let Some(f) = sources.get(label.file)
         {
-            let mut masked = f.text.clone().into_bytes();
-            for b in masked.get_mut(label.span.clone()).into_iter().flatten() {
+            let mut bytes = masked[label.file.0].clone().into_bytes();
+            for b in bytes.get_mut(label.span.clone()).into_iter().flatten() {
                 if *b != b'\n' {
                     *b = b'*';
                 }
             }
-            let text = printable(&String::from_utf8_lossy(&masked));
+            let text = printable(&String::from_utf8_lossy(&bytes));
             let id = files.add(f.path.clone(), text);
             for l in cs.labels.iter_mut() {
                 if l.file_id == ids[label.file.0] {
@@ -47,12 +54,29 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
                     "{}[{}]: {}\n",
                     severity_word(d.severity),
                     d.code,
-                    d.message
+                    escape_controls(&d.message)
                 ));
             }
         }
     }
-    out
+    redactor.redact(&out)
+}
+
+/// Each file's text with its secret fields masked (same length, so spans still fit), and a
+/// redactor that knows what those fields held.
+fn masked_sources(sources: &Sources) -> (Vec<String>, Redactor) {
+    let mut redactor = Redactor::default();
+    let masked = sources
+        .files()
+        .map(|(_, f)| {
+            let m = mask_toml_secrets(&f.text);
+            for s in &m.secrets {
+                redactor.add(s);
+            }
+            m.text
+        })
+        .collect();
+    (masked, redactor)
 }
 
 /// The text with control characters (a binary file's bytes, an escape sequence) shown as `?`,
@@ -84,21 +108,21 @@ fn to_codespan(d: &Diagnostic, ids: &[usize]) -> CsDiagnostic<usize> {
     if let Some(l) = &d.primary {
         labels.push(
             CsLabel::new(LabelStyle::Primary, ids[l.file.0], l.span.clone())
-                .with_message(&l.message),
+                .with_message(escape_controls(&l.message)),
         );
     }
     for l in &d.secondary {
         labels.push(
             CsLabel::new(LabelStyle::Secondary, ids[l.file.0], l.span.clone())
-                .with_message(&l.message),
+                .with_message(escape_controls(&l.message)),
         );
     }
     let mut notes = Vec::new();
     if let Some(h) = &d.help {
-        notes.push(format!("help: {h}"));
+        notes.push(format!("help: {}", escape_controls(h)));
     }
     base.with_code(d.code.0)
-        .with_message(&d.message)
+        .with_message(escape_controls(&d.message))
         .with_labels(labels)
         .with_notes(notes)
 }
@@ -106,6 +130,8 @@ fn to_codespan(d: &Diagnostic, ids: &[usize]) -> CsDiagnostic<usize> {
 /// One JSON object per diagnostic: code, name, severity, message, file, line, column, help,
 /// and the related places.
 pub fn render_json(diags: &Diagnostics, sources: &Sources) -> serde_json::Value {
+    let (_, redactor) = masked_sources(sources);
+    let text = |s: &str| redactor.redact(s);
     let place = |l: &super::Label| {
         let f = sources.get(l.file);
         let (line, col) = f.map_or((0, 0), |f| f.line_col(l.span.start));
@@ -113,7 +139,7 @@ pub fn render_json(diags: &Diagnostics, sources: &Sources) -> serde_json::Value 
             "file": f.map(|f| f.path.as_str()),
             "line": line,
             "column": col,
-            "label": l.message,
+            "label": text(&l.message),
         })
     };
     let items: Vec<_> = diags
@@ -123,8 +149,8 @@ pub fn render_json(diags: &Diagnostics, sources: &Sources) -> serde_json::Value 
                 "code": d.code.0,
                 "name": d.code.info().name,
                 "severity": d.severity,
-                "message": d.message,
-                "help": d.help,
+                "message": text(&d.message),
+                "help": d.help.as_deref().map(text),
                 "related": d.secondary.iter().map(place).collect::<Vec<_>>(),
             });
             if let Some(p) = &d.primary {

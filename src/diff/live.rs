@@ -7,14 +7,13 @@
 //! - `transport`, `tls`: one request, retried, capped, with kubectl's certificate check;
 //! - `cluster`: discovery, lists, gets, dry-run applies (the requests);
 //! - `compare`, `flux`: normalisation, comparison and Flux's view, pure;
-//! - `report`, `redact`: text, markdown and JSON, with every credential redacted.
+//! - `report`: text, markdown and JSON, with every credential redacted (`crate::redact`).
 
 mod cluster;
 mod compare;
 mod error;
 mod flux;
 mod kubeconfig;
-mod redact;
 mod report;
 mod revision;
 mod timeout;
@@ -31,7 +30,7 @@ pub use compare::{
 };
 pub use error::{Error, Failure};
 pub use flux::{Built, Condition, Unit, UnitState, revision_commit};
-pub use redact::{REDACTED, Redactor};
+pub use crate::redact::{REDACTED, Redactor};
 pub use report::{Form, Report, SCHEMA_VERSION, Wait, json, markdown, text};
 pub use revision::built_from;
 pub use timeout::{Timeout, TimeoutError};

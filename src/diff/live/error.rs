@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::redact::Redactor;
+use crate::redact::Redactor;
 use super::timeout::Timeout;
 
 #[derive(Debug, thiserror::Error)]

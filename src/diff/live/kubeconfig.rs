@@ -27,7 +27,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::error::Error;
-use super::redact::Redactor;
+use crate::redact::Redactor;
 use super::timeout::Timeout;
 
 /// An exec plugin's answer larger than this is not a credential.

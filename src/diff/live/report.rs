@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::compare::{Entry, Status};
 use super::flux::{Built, Unit, UnitState};
-use super::redact::Redactor;
+use crate::redact::Redactor;
 
 /// The version of the JSON form; bumped when a field changes meaning or goes away.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -14,7 +14,7 @@ use kube::client::{Body, ClientBuilder, ConfigExt as _};
 use tower::{BoxError, ServiceBuilder};
 
 use super::error::Error;
-use super::redact::redact_url_userinfo;
+use crate::redact::redact_url_userinfo;
 use super::tls::Verifier;
 
 /// Tries per request when the server answers 429 or 5xx or the connection fails.
