@@ -1,6 +1,7 @@
 //! The site's source text, read once: from a folder on disk or from a git tree. Every later
 //! stage is a function of these strings, so `diff --base` is "run the pipeline twice".
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// Index of a file in `Sources`.
@@ -57,6 +58,88 @@ pub struct BinaryFile {
     pub valid_up_to: usize,
 }
 
+/// The largest site file read (site.toml, an instance, a template, the sealing certificate).
+/// A site file is hand-written text; the largest legitimate one holds a few Secrets of the
+/// 1 MiB Kubernetes allows, sealed (about 1.4 MB of base64 each).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// The most instance files a site may have (each is a JupyterHub, a namespace and a Flux
+/// unit; the benchmarks build 400).
+pub const MAX_INSTANCES: usize = 1_000;
+/// The most template files a site's own `templates/` may hold, and how deep its folders go.
+pub const MAX_TEMPLATES: usize = 1_000;
+pub const MAX_TEMPLATE_DEPTH: usize = 8;
+/// How many links a path may pass through before it is refused (Linux allows 40).
+const MAX_LINK_HOPS: usize = 8;
+
+/// Why a file of the site was not read: it is bad input (exit 2, a located diagnostic), not
+/// trouble with the machine. Nothing of its content is kept or shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A symbolic link whose target is outside the site folder (`/proc/self/environ`, a
+    /// credentials file, `../../secrets`).
+    LinkOutside { target: String },
+    /// A symbolic link to nothing.
+    LinkDangling { target: String },
+    /// Links through links, more than a path may take.
+    LinkLoop,
+    /// Not a regular file: a folder, a FIFO, a socket, a device.
+    NotRegular { kind: &'static str },
+    /// A file of the kernel's own filesystems (`/proc`, `/sys`), whatever its path.
+    Special { filesystem: &'static str },
+    /// Larger than [`MAX_FILE_BYTES`].
+    TooLarge { bytes: u64 },
+    /// More files of a kind than the site may hold.
+    TooMany { what: &'static str, limit: usize },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::LinkOutside { target } => write!(
+                f,
+                "is a symbolic link to {}, outside the site folder",
+                crate::redact::escape_controls(target)
+            ),
+            Refusal::LinkDangling { target } => write!(
+                f,
+                "is a symbolic link to {}, which does not exist",
+                crate::redact::escape_controls(target)
+            ),
+            Refusal::LinkLoop => write!(
+                f,
+                "goes through more than {MAX_LINK_HOPS} symbolic links (a loop?)"
+            ),
+            Refusal::NotRegular { kind } => write!(f, "is {kind}, not a regular file"),
+            Refusal::Special { filesystem } => write!(f, "is a file of {filesystem}"),
+            Refusal::TooLarge { bytes } => write!(
+                f,
+                "is {bytes} bytes; a site file may have at most {MAX_FILE_BYTES}"
+            ),
+            Refusal::TooMany { what, limit } => {
+                write!(f, "holds more than {limit} {what}")
+            }
+        }
+    }
+}
+
+impl Refusal {
+    /// Whether the refusal is about a size or a count (`limit-exceeded`) rather than about
+    /// what the file is (`site-file-refused`).
+    pub fn is_limit(&self) -> bool {
+        matches!(self, Refusal::TooLarge { .. } | Refusal::TooMany { .. })
+    }
+}
+
+/// A file (or folder) of the site that was refused, by its path relative to the site folder.
+/// A refused `site.toml` or instance has a place in `files` with no text, so a diagnostic can
+/// name it.
+#[derive(Debug, Clone)]
+pub struct RefusedFile {
+    pub path: String,
+    pub file: Option<FileId>,
+    pub reason: Refusal,
+}
+
 /// The site's files: `site.toml` first, then `instances/*.toml` sorted by name, then the
 /// site's own templates.
 #[derive(Debug, Clone, Default)]
@@ -64,10 +147,10 @@ pub struct Sources {
     files: Vec<SourceFile>,
     /// Files that could not be decoded as UTF-8.
     pub binary: Vec<BinaryFile>,
+    /// Files that were not read: links out of the site, FIFOs, devices, oversized files.
+    pub refused: Vec<RefusedFile>,
     /// Site template overrides: name relative to `templates/` -> text.
     pub templates: Vec<(String, String)>,
-    /// Other files the site refers to by path (the sealing certificate), by relative path.
-    pub extra: Vec<(String, Vec<u8>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +171,12 @@ pub const SITE_FILE: &str = "site.toml";
 pub const INSTANCES_DIR: &str = "instances";
 pub const TEMPLATES_DIR: &str = "templates";
 
+/// What reading one path of the site found.
+pub enum Read {
+    Bytes(Vec<u8>),
+    Refused(Refusal),
+}
+
 impl Sources {
     pub fn new() -> Self {
         Self::default()
@@ -107,8 +196,40 @@ impl Sources {
         }
     }
 
+    /// Adds what reading a site file found: its bytes, or its refusal with an empty place
+    /// in `files` to point at.
+    pub fn add_read(&mut self, path: impl Into<String>, read: Read) -> FileId {
+        let path = path.into();
+        match read {
+            Read::Bytes(bytes) => self.add_bytes(path, bytes),
+            Read::Refused(reason) => {
+                let file = self.add(path.clone(), String::new());
+                self.refused.push(RefusedFile {
+                    path,
+                    file: Some(file),
+                    reason,
+                });
+                file
+            }
+        }
+    }
+
+    /// Records a refusal that has no file of its own (a template, a folder, a count).
+    pub fn refuse(&mut self, path: impl Into<String>, reason: Refusal) {
+        self.refused.push(RefusedFile {
+            path: path.into(),
+            file: None,
+            reason,
+        });
+    }
+
     pub fn is_binary(&self, id: FileId) -> Option<BinaryFile> {
         self.binary.iter().copied().find(|b| b.file == id)
+    }
+
+    /// The refusal of a file, when it was not read.
+    pub fn refusal(&self, id: FileId) -> Option<&RefusedFile> {
+        self.refused.iter().find(|r| r.file == Some(id))
     }
 
     pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) -> FileId {
@@ -128,81 +249,299 @@ impl Sources {
         self.files.iter().position(|f| f.path == path).map(FileId)
     }
 
-    /// Reads a site folder: `site.toml`, `instances/*.toml`, `templates/**`. Missing
-    /// `site.toml` or an unreadable file is an I/O error (exit 3); bad content is not.
+    /// Reads a site folder: `site.toml`, `instances/*.toml`, `templates/**`. A missing folder
+    /// or `site.toml`, or a file the machine cannot read, is an I/O error (exit 3); a file that
+    /// is not a regular file inside the site folder, or too large, is refused (bad input,
+    /// reported by `load`), and so is a site with too many files.
     pub fn from_dir(dir: &Path) -> Result<Self, SourcesError> {
         let mut sources = Self::new();
-        if !dir.is_dir() {
-            return Err(SourcesError::NoSiteDir {
-                dir: dir.to_path_buf(),
-            });
-        }
-        let site = dir.join(SITE_FILE);
-        if !site.is_file() {
+        let root = match dir.canonicalize() {
+            Ok(r) if r.is_dir() => SiteRoot { dir, canonical: r },
+            _ => {
+                return Err(SourcesError::NoSiteDir {
+                    dir: dir.to_path_buf(),
+                });
+            }
+        };
+        if std::fs::symlink_metadata(dir.join(SITE_FILE)).is_err() {
             return Err(SourcesError::NoSiteFile {
                 dir: dir.to_path_buf(),
             });
         }
-        sources.add_bytes(SITE_FILE, read(&site)?);
+        sources.add_read(SITE_FILE, root.read(SITE_FILE)?);
 
-        let instances = dir.join(INSTANCES_DIR);
-        if instances.is_dir() {
-            // Every `*.toml` entry is an instance: one that is not a readable file (a folder,
-            // a dangling link) is an I/O error, never silently skipped.
-            for path in sorted_files_and_dirs(&instances)? {
-                if path.extension().is_some_and(|e| e == "toml") {
-                    let name = rel_name(&path, dir);
-                    sources.add_bytes(name, read(&path)?);
-                }
-            }
-        }
-
-        let templates = dir.join(TEMPLATES_DIR);
-        if templates.is_dir() {
-            let mut stack = vec![templates.clone()];
-            while let Some(d) = stack.pop() {
-                for path in sorted_files_and_dirs(&d)? {
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else {
-                        let name = rel_name(&path, &templates);
-                        let bytes = read(&path)?;
-                        let text = String::from_utf8_lossy(&bytes).into_owned();
-                        sources.templates.push((name, text));
+        match root.folder(INSTANCES_DIR)? {
+            Some(Ok(instances)) => {
+                // Every `*.toml` entry is an instance: one that is not a regular file of the
+                // site (a folder, a link out of it) is refused, never silently skipped.
+                let names: Vec<String> = sorted_names(&instances)?
+                    .into_iter()
+                    .filter(|n| n.ends_with(".toml"))
+                    .collect();
+                if names.len() > MAX_INSTANCES {
+                    sources.refuse(
+                        INSTANCES_DIR,
+                        Refusal::TooMany {
+                            what: "instance files",
+                            limit: MAX_INSTANCES,
+                        },
+                    );
+                } else {
+                    for name in names {
+                        let rel = format!("{INSTANCES_DIR}/{name}");
+                        let read = root.read(&rel)?;
+                        sources.add_read(rel, read);
                     }
                 }
             }
-            sources.templates.sort();
+            Some(Err(reason)) => sources.refuse(INSTANCES_DIR, reason),
+            None => {}
+        }
+
+        match root.folder(TEMPLATES_DIR)? {
+            Some(Ok(_)) => {
+                let mut stack = vec![(TEMPLATES_DIR.to_owned(), 0usize)];
+                let mut found = 0usize;
+                while let Some((rel_dir, depth)) = stack.pop() {
+                    let Some(Ok(dir_path)) = root.folder(&rel_dir)? else {
+                        continue;
+                    };
+                    for name in sorted_names(&dir_path)? {
+                        let rel = format!("{rel_dir}/{name}");
+                        match root.folder(&rel)? {
+                            Some(Ok(_)) if depth + 1 < MAX_TEMPLATE_DEPTH => {
+                                stack.push((rel, depth + 1));
+                                continue;
+                            }
+                            Some(Ok(_)) => {
+                                sources.refuse(
+                                    rel,
+                                    Refusal::TooMany {
+                                        what: "levels of folders",
+                                        limit: MAX_TEMPLATE_DEPTH,
+                                    },
+                                );
+                                continue;
+                            }
+                            _ => {}
+                        }
+                        found += 1;
+                        if found > MAX_TEMPLATES {
+                            sources.refuse(
+                                TEMPLATES_DIR,
+                                Refusal::TooMany {
+                                    what: "template files",
+                                    limit: MAX_TEMPLATES,
+                                },
+                            );
+                            stack.clear();
+                            break;
+                        }
+                        let name_in = rel
+                            .strip_prefix(&format!("{TEMPLATES_DIR}/"))
+                            .unwrap_or(&rel)
+                            .to_owned();
+                        match root.read(&rel)? {
+                            Read::Bytes(bytes) => sources
+                                .templates
+                                .push((name_in, String::from_utf8_lossy(&bytes).into_owned())),
+                            Read::Refused(reason) => sources.refuse(rel, reason),
+                        }
+                    }
+                }
+                sources.templates.sort();
+            }
+            Some(Err(reason)) => sources.refuse(TEMPLATES_DIR, reason),
+            None => {}
         }
         Ok(sources)
     }
-
-    /// Reads a file the site names (relative to the site root) into `extra`.
-    pub fn load_extra(&mut self, dir: &Path, rel: &str) -> Result<(), SourcesError> {
-        if self.extra.iter().any(|(p, _)| p == rel) {
-            return Ok(());
-        }
-        let bytes = read(&dir.join(rel))?;
-        self.extra.push((rel.to_owned(), bytes));
-        Ok(())
-    }
-
-    pub fn extra(&self, rel: &str) -> Option<&[u8]> {
-        self.extra
-            .iter()
-            .find(|(p, _)| p == rel)
-            .map(|(_, b)| b.as_slice())
-    }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, SourcesError> {
-    std::fs::read(path).map_err(|source| SourcesError::Read {
-        path: path.to_path_buf(),
+/// Reads one file the site names (its sealing certificate) under the same rules as the site's
+/// own files: a regular file inside the site folder, at most [`MAX_FILE_BYTES`].
+pub fn read_site_file(dir: &Path, rel: &str) -> Result<Read, SourcesError> {
+    let canonical = dir.canonicalize().map_err(|source| SourcesError::Read {
+        path: dir.to_path_buf(),
         source,
-    })
+    })?;
+    SiteRoot { dir, canonical }.read(rel)
 }
 
-fn sorted_files_and_dirs(dir: &Path) -> Result<Vec<PathBuf>, SourcesError> {
+/// The site folder as given and as the kernel resolves it: every path read must resolve
+/// inside `canonical`.
+struct SiteRoot<'a> {
+    dir: &'a Path,
+    canonical: PathBuf,
+}
+
+impl SiteRoot<'_> {
+    /// Where a relative path of the site really is, following links only while they stay
+    /// inside the site folder; `Ok(Err(_))` when it leads out of it or nowhere.
+    fn resolve(&self, rel: &str) -> Result<Result<PathBuf, Refusal>, SourcesError> {
+        let mut path = self.dir.join(rel);
+        for _ in 0..=MAX_LINK_HOPS {
+            let meta = match std::fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(source) => return Err(SourcesError::Read { path, source }),
+            };
+            if !meta.file_type().is_symlink() {
+                // The folders on the way may be links too: the canonical path says where it
+                // is.
+                return Ok(match path.canonicalize() {
+                    Ok(c) if c.starts_with(&self.canonical) => Ok(c),
+                    Ok(c) => Err(Refusal::LinkOutside {
+                        target: c.display().to_string(),
+                    }),
+                    Err(source) => return Err(SourcesError::Read { path, source }),
+                });
+            }
+            let target = std::fs::read_link(&path).map_err(|source| SourcesError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let next = path.parent().unwrap_or(Path::new(".")).join(&target);
+            match next.canonicalize() {
+                Ok(c) if !c.starts_with(&self.canonical) => {
+                    return Ok(Err(Refusal::LinkOutside {
+                        target: target.display().to_string(),
+                    }));
+                }
+                Ok(_) => path = next,
+                Err(_) if std::fs::symlink_metadata(&next).is_err() => {
+                    // Nothing there: where would it have been?
+                    let outside = next
+                        .parent()
+                        .and_then(|p| p.canonicalize().ok())
+                        .is_none_or(|p| !p.starts_with(&self.canonical));
+                    let target = target.display().to_string();
+                    return Ok(Err(if outside {
+                        Refusal::LinkOutside { target }
+                    } else {
+                        Refusal::LinkDangling { target }
+                    }));
+                }
+                Err(_) => return Ok(Err(Refusal::LinkLoop)),
+            }
+        }
+        Ok(Err(Refusal::LinkLoop))
+    }
+
+    /// A folder of the site: `None` when there is none, refused when it is a link out of
+    /// the site or not a folder.
+    fn folder(&self, rel: &str) -> Result<Option<Result<PathBuf, Refusal>>, SourcesError> {
+        if std::fs::symlink_metadata(self.dir.join(rel)).is_err() {
+            return Ok(None);
+        }
+        Ok(Some(match self.resolve(rel)? {
+            Ok(p) if p.is_dir() => Ok(p),
+            Ok(p) => Err(Refusal::NotRegular {
+                kind: kind_of(&p),
+            }),
+            Err(r) => Err(r),
+        }))
+    }
+
+    /// Reads a regular file of the site, at most [`MAX_FILE_BYTES`] of it. The file is opened
+    /// without following a last link and without blocking (a FIFO swapped in after the check
+    /// is not waited on), then checked again on the open descriptor, so what is read is what
+    /// was checked.
+    fn read(&self, rel: &str) -> Result<Read, SourcesError> {
+        let path = match self.resolve(rel)? {
+            Ok(p) => p,
+            Err(r) => return Ok(Read::Refused(r)),
+        };
+        let err = |source: std::io::Error| SourcesError::Read {
+            path: self.dir.join(rel),
+            source,
+        };
+        use rustix::fs::{Mode, OFlags};
+        let fd = match rustix::fs::open(
+            &path,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(e) if e == rustix::io::Errno::ISDIR => {
+                return Ok(Read::Refused(Refusal::NotRegular { kind: "a folder" }));
+            }
+            Err(e) => return Err(err(e.into())),
+        };
+        let stat = rustix::fs::fstat(&fd).map_err(|e| err(e.into()))?;
+        let file_type = rustix::fs::FileType::from_raw_mode(stat.st_mode);
+        if file_type != rustix::fs::FileType::RegularFile {
+            return Ok(Read::Refused(Refusal::NotRegular {
+                kind: kind_name(file_type),
+            }));
+        }
+        if let Ok(fs) = rustix::fs::fstatfs(&fd) {
+            if fs.f_type == rustix::fs::PROC_SUPER_MAGIC {
+                return Ok(Read::Refused(Refusal::Special {
+                    filesystem: "/proc",
+                }));
+            }
+            // SYSFS_MAGIC, from linux/magic.h.
+            if fs.f_type as u64 == 0x6265_6572 {
+                return Ok(Read::Refused(Refusal::Special {
+                    filesystem: "/sys",
+                }));
+            }
+        }
+        let size = u64::try_from(stat.st_size).unwrap_or(0);
+        if size > MAX_FILE_BYTES {
+            return Ok(Read::Refused(Refusal::TooLarge { bytes: size }));
+        }
+        // The size the kernel reports may be wrong (a file that grows); never read past the cap.
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        let file = std::fs::File::from(fd);
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(err)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Ok(Read::Refused(Refusal::TooLarge {
+                bytes: bytes.len() as u64,
+            }));
+        }
+        Ok(Read::Bytes(bytes))
+    }
+}
+
+fn kind_of(path: &Path) -> &'static str {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            use std::os::unix::fs::FileTypeExt;
+            let t = m.file_type();
+            if t.is_dir() {
+                "a folder"
+            } else if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_socket() {
+                "a socket"
+            } else if t.is_char_device() || t.is_block_device() {
+                "a device"
+            } else {
+                "a regular file"
+            }
+        }
+        Err(_) => "nothing",
+    }
+}
+
+fn kind_name(t: rustix::fs::FileType) -> &'static str {
+    use rustix::fs::FileType;
+    match t {
+        FileType::Directory => "a folder",
+        FileType::Fifo => "a FIFO",
+        FileType::Socket => "a socket",
+        FileType::CharacterDevice | FileType::BlockDevice => "a device",
+        FileType::Symlink => "a symbolic link",
+        _ => "an unknown kind of file",
+    }
+}
+
+/// The names in a folder, sorted; a name that is not UTF-8 is given lossily, for the refusal
+/// that follows (no file of that name can be opened by it).
+fn sorted_names(dir: &Path) -> Result<Vec<String>, SourcesError> {
     let entries = std::fs::read_dir(dir).map_err(|source| SourcesError::Read {
         path: dir.to_path_buf(),
         source,
@@ -213,18 +552,10 @@ fn sorted_files_and_dirs(dir: &Path) -> Result<Vec<PathBuf>, SourcesError> {
             path: dir.to_path_buf(),
             source,
         })?;
-        v.push(e.path());
+        v.push(e.file_name().to_string_lossy().into_owned());
     }
     v.sort();
     Ok(v)
-}
-
-fn rel_name(path: &Path, base: &Path) -> String {
-    let rel = path.strip_prefix(base).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 #[cfg(test)]

@@ -49,7 +49,22 @@ pub(crate) fn load_and_validate(
 /// Reads the site's sealing certificate (an input like the TOML files, read at the edge) and
 /// checks it.
 pub(crate) fn check_cert(dir: &Path, site: &Site) -> Vec<crate::diagnostics::Diagnostic> {
-    let pem = std::fs::read(dir.join(site.spec.sealing.cert.get_ref())).ok();
+    use crate::sources::{Read, read_site_file};
+    let cert = &site.spec.sealing.cert;
+    let pem = match read_site_file(dir, cert.get_ref().as_str()) {
+        Ok(Read::Bytes(b)) => Some(b),
+        Ok(Read::Refused(r)) => {
+            return vec![
+                crate::diagnostics::Diagnostic::new(
+                    crate::diagnostics::SITE_FILE_REFUSED,
+                    format!("the sealing certificate {} {r}; it was not read", cert.get_ref()),
+                )
+                .at(site.file, cert.span(), "the sealing certificate")
+                .help(crate::diagnostics::SITE_FILE_REFUSED.info().fix),
+            ];
+        }
+        Err(_) => None,
+    };
     crate::validate::sealing_cert::check(site, pem.as_deref(), std::time::SystemTime::now())
 }
 

@@ -100,12 +100,28 @@ pub(crate) fn seal(
         }
         return Ok(Outcome::Invalid);
     };
-    let cert_path = match cert {
-        Some(p) => p.to_path_buf(),
-        None => dir.join(site.spec.sealing.cert.get_ref()),
+    let (cert_path, pem) = match cert {
+        Some(p) => (
+            p.to_path_buf(),
+            std::fs::read(p)
+                .with_context(|| format!("cannot read the certificate {}", p.display()))?,
+        ),
+        // The site's own certificate is a site file: read under the same rules.
+        None => {
+            let rel = site.spec.sealing.cert.get_ref().as_str();
+            match crate::sources::read_site_file(dir, rel)? {
+                crate::sources::Read::Bytes(b) => (dir.join(rel), b),
+                crate::sources::Read::Refused(r) => {
+                    writeln!(
+                        std::io::stderr().lock(),
+                        "error: the sealing certificate {rel} {r}\n  = help: {}",
+                        crate::diagnostics::SITE_FILE_REFUSED.info().fix
+                    )?;
+                    return Ok(Outcome::Invalid);
+                }
+            }
+        }
     };
-    let pem = std::fs::read(&cert_path)
-        .with_context(|| format!("cannot read the certificate {}", cert_path.display()))?;
     let cert = match SealingCert::from_pem(&String::from_utf8_lossy(&pem))
         .and_then(|c| c.check(SystemTime::now()).map(|w| (c, w)))
     {

@@ -237,6 +237,18 @@ codes! {
         "a reference between generated objects does not resolve (Flux path, dependsOn, source, Secret)",
         "Flux would stall on it in the cluster",
         "fix the reference or declare the Secret external";
+    OBJECT_FILE_NAME = "CB055", "object-file-name", Error,
+        "a generated object's name cannot be a file name of out/ (it holds '/', is '.' or '..', starts with '.', holds a control character, or is too long)",
+        "out/ holds one file per object, named after its kind and name; such a name would write outside its folder, or be refused by the API server (names are path segments)",
+        "fix the template that produced the object (a site's own templates/ override the built-in ones) so that the name is a DNS name";
+    FILE_NAME_CLASH = "CB056", "file-name-clash", Error,
+        "two generated objects of one Flux unit would be written to the same file of out/",
+        "the file name is `<kind>-<name>.yaml`: objects of one kind and name in two namespaces, or of two API groups, would overwrite each other and one would vanish from the tree",
+        "rename one of them, or render them into different units";
+    OUT_REFUSED = "CB057", "out-refused", Error,
+        "the output folder is not one casa-build may replace",
+        "`build` replaces the folder whole: pointed at the site folder, a git checkout or a folder of other files it would delete them",
+        "give --out a new folder, or a folder casa-build wrote (it holds a `.casa-build-tree` file); never the site folder, an ancestor of it, a path inside .git, a link or a file";
     ALTERNATIVES_CONFLICT = "CB060", "alternatives-conflict", Error,
         "two alternatives of one choice are both given (two ingresses, Calico and Cilium, two logins for one hub, two sources for one volume, ...)",
         "the site can run one of them; rendering both would make two controllers fight over the same objects, or leave it to chance which one a template uses",
@@ -273,6 +285,26 @@ codes! {
         "z2jh's user-pod NetworkPolicy would block a path the site declares (Tier-2 Dask workers in, dask-gateway or Triton out)",
         "the policy is on by default, admits only the notebook port and no private addresses; the user's Dask cluster or inference call would time out",
         "add the singleuser.networkPolicy ingress/egress rule named in the message (templates/jupyterhub/helmrelease.yaml.j2 writes them), or disable the policy on purpose";
+    SITE_FILE_REFUSED = "CB100", "site-file-refused", Error,
+        "a site file that is not a regular file inside the site folder: a link out of it (or to nothing), a folder, a FIFO, a device, a file of /proc or /sys",
+        "the site is read from a pull request as much as from an operator: a link to /proc/self/environ or a credentials file would print that file in an error, a FIFO or /dev/zero would hang the build or read without end",
+        "replace the link by the file itself (or a link to a file inside the site folder); keep site files regular files";
+    LIMIT_EXCEEDED = "CB101", "limit-exceeded", Error,
+        "a size or a count past what casa-build accepts (file size, files, nodes, drives, GPUs, name width)",
+        "memory and time must not grow with a number typed into a file: `count = 5000000` would make five million nodes",
+        "stay within the limit the message names; a site beyond it is most likely a typo";
+    FLUX_LABEL_LENGTH = "CB102", "flux-label-length", Error,
+        "a name that becomes a label value longer than 63 characters once the prefix casa-build or Flux adds to it",
+        "Flux labels every object it applies with its Kustomization's name (`kustomize.toolkit.fluxcd.io/name`, the unit `instance-<name>`), and the API server refuses a label value over 63 characters: every object of the unit would fail to apply",
+        "shorten the name so that the name with its prefix is at most 63 characters";
+    CEPH_MON_COUNT = "CB103", "ceph-mon-count", Error,
+        "a Ceph monitor count that is zero, even, above Rook's 9, or below 3 on a site with production instances",
+        "monitors keep quorum by majority: an even count tolerates no more failures than one fewer, one monitor none at all, and Rook refuses more than 9",
+        "run 3 monitors (5 on large sites); 1 only on a test site without production instances";
+    SECRET_TOO_LARGE = "CB104", "secret-too-large", Error,
+        "the sealed values of one Secret hold more than 1 MiB",
+        "the API server refuses a Secret whose data exceed 1 MiB (MaxSecretSize), so its SealedSecret never unseals",
+        "store large files elsewhere (a volume, an object store) and keep Secrets to credentials";
     NO_SITE = "CB140", "no-site", Error,
         "no site.toml where the command looked (the --site folder, or the working folder and its parents)",
         "every command reads a site; run elsewhere it has nothing to read (exit 3: the environment, not a site, is wrong)",

@@ -7,7 +7,10 @@ use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult};
 
-use crate::sources::{INSTANCES_DIR, SITE_FILE, Sources, TEMPLATES_DIR};
+use crate::sources::{
+    INSTANCES_DIR, MAX_FILE_BYTES, MAX_INSTANCES, MAX_TEMPLATE_DEPTH, MAX_TEMPLATES, Read,
+    Refusal, SITE_FILE, Sources, TEMPLATES_DIR,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -27,8 +30,6 @@ pub enum GitError {
     },
     #[error("revision {rev} has no {path}")]
     NoSiteFile { rev: String, path: String },
-    #[error("{path} at revision {rev} is not a regular file (a folder, a link or a submodule)")]
-    NotAFile { rev: String, path: String },
     #[error("cannot read {path} at revision {rev}")]
     Read {
         rev: String,
@@ -112,157 +113,180 @@ impl SiteRepo {
     }
 
     /// The site's sources at a revision, laid out as `Sources::from_dir` reads a folder:
-    /// `site.toml`, `instances/*.toml` by name, the site's `templates/**`.
+    /// `site.toml`, `instances/*.toml` by name, the site's `templates/**`. The same rules as
+    /// on disk: a link is followed only while it stays inside the site folder, anything but a
+    /// file (a folder, a submodule) is refused rather than skipped, and so are files larger
+    /// than `MAX_FILE_BYTES` (by their size in the object database, before they are read)
+    /// and sites with too many of them.
     pub fn sources(&self, rev: &Revision) -> Result<Sources, GitError> {
-        let root = self.site_tree(rev)?;
+        self.sources_of_tree(rev.tree, &rev.name)
+    }
+
+    /// The site's sources in any tree of the repository (a revision's, or one `commit` is
+    /// about to make); `label` names it in errors.
+    pub fn sources_of_tree(&self, tree: Oid, label: &str) -> Result<Sources, GitError> {
+        let read_err = |path: &str| {
+            let path = self.rel(path);
+            move |source| GitError::Read {
+                rev: label.to_owned(),
+                path,
+                source,
+            }
+        };
+        let root = self.repo.find_tree(tree).map_err(read_err(""))?;
+        let at = At {
+            repo: &self.repo,
+            root: &root,
+            prefix: &self.prefix,
+            label,
+        };
         let mut sources = Sources::new();
-        let site = root.as_ref().and_then(|t| {
-            t.get_name(SITE_FILE)
-                .map(|e| (e.id(), e.kind(), e.filemode()))
-        });
-        let (Some(root), Some(site)) = (root, site) else {
+        let Some(site) = at.file(SITE_FILE)? else {
             return Err(GitError::NoSiteFile {
-                rev: rev.name.clone(),
+                rev: label.to_owned(),
                 path: self.rel(SITE_FILE),
             });
         };
-        sources.add_bytes(SITE_FILE, self.blob(rev, SITE_FILE, site)?);
+        sources.add_read(SITE_FILE, site);
 
-        if let Some(dir) = self.subtree(&root, INSTANCES_DIR, rev)? {
-            // Tree entries come sorted by name; every `*.toml` entry is an instance, and one
-            // that is not a file is refused rather than skipped, as on disk.
-            for entry in dir.iter() {
-                let Ok(name) = entry.name() else { continue };
-                if !name.ends_with(".toml") {
-                    continue;
+        match at.folder(INSTANCES_DIR)? {
+            Some(Ok(dir)) => {
+                // Tree entries come sorted by name; every `*.toml` entry is an instance, and
+                // one that is not a file is refused rather than skipped, as on disk.
+                let names: Vec<String> = dir
+                    .iter()
+                    .map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned())
+                    .filter(|n| n.ends_with(".toml"))
+                    .collect();
+                if names.len() > MAX_INSTANCES {
+                    sources.refuse(
+                        INSTANCES_DIR,
+                        Refusal::TooMany {
+                            what: "instance files",
+                            limit: MAX_INSTANCES,
+                        },
+                    );
+                } else {
+                    for name in names {
+                        let path = format!("{INSTANCES_DIR}/{name}");
+                        if let Some(read) = at.file(&path)? {
+                            sources.add_read(path, read);
+                        }
+                    }
                 }
-                let path = format!("{INSTANCES_DIR}/{name}");
-                let bytes = self.blob(rev, &path, (entry.id(), entry.kind(), entry.filemode()))?;
-                sources.add_bytes(path, bytes);
             }
+            Some(Err(reason)) => sources.refuse(INSTANCES_DIR, reason),
+            None => {}
         }
 
-        if let Some(dir) = self.subtree(&root, TEMPLATES_DIR, rev)? {
-            for (path, bytes) in self.files_under(&dir, rev, TEMPLATES_DIR)? {
-                sources
-                    .templates
-                    .push((path, String::from_utf8_lossy(&bytes).into_owned()));
+        match at.folder(TEMPLATES_DIR)? {
+            Some(Ok(_)) => {
+                let mut stack = vec![(TEMPLATES_DIR.to_owned(), 0usize)];
+                let mut found = 0usize;
+                while let Some((dir_path, depth)) = stack.pop() {
+                    let Some(Ok(dir)) = at.folder(&dir_path)? else {
+                        continue;
+                    };
+                    for entry in dir.iter() {
+                        let rel = format!(
+                            "{dir_path}/{}",
+                            String::from_utf8_lossy(entry.name_bytes())
+                        );
+                        if let Some(Ok(_)) = at.folder(&rel)? {
+                            if depth + 1 < MAX_TEMPLATE_DEPTH {
+                                stack.push((rel, depth + 1));
+                            } else {
+                                sources.refuse(
+                                    rel,
+                                    Refusal::TooMany {
+                                        what: "levels of folders",
+                                        limit: MAX_TEMPLATE_DEPTH,
+                                    },
+                                );
+                            }
+                            continue;
+                        }
+                        found += 1;
+                        if found > MAX_TEMPLATES {
+                            sources.refuse(
+                                TEMPLATES_DIR,
+                                Refusal::TooMany {
+                                    what: "template files",
+                                    limit: MAX_TEMPLATES,
+                                },
+                            );
+                            stack.clear();
+                            break;
+                        }
+                        let name = rel
+                            .strip_prefix(&format!("{TEMPLATES_DIR}/"))
+                            .unwrap_or(&rel)
+                            .to_owned();
+                        match at.file(&rel)? {
+                            Some(Read::Bytes(bytes)) => sources
+                                .templates
+                                .push((name, String::from_utf8_lossy(&bytes).into_owned())),
+                            Some(Read::Refused(reason)) => sources.refuse(rel, reason),
+                            None => {}
+                        }
+                    }
+                }
+                sources.templates.sort();
             }
-            sources.templates.sort();
+            Some(Err(reason)) => sources.refuse(TEMPLATES_DIR, reason),
+            None => {}
         }
         Ok(sources)
     }
 
     /// Every file under `dir` (relative to the site folder) at a revision, by path relative
-    /// to `dir`; empty when there is no such folder.
+    /// to `dir`; empty when there is no such folder. This is the committed `out/`, compared
+    /// byte for byte with a build: an entry that is not a regular file, or is larger than
+    /// `MAX_FILE_BYTES`, is given as empty (so it differs) instead of being read.
     pub fn files(&self, rev: &Revision, dir: &str) -> Result<BTreeMap<String, Vec<u8>>, GitError> {
-        let Some(root) = self.site_tree(rev)? else {
-            return Ok(BTreeMap::new());
-        };
-        match self.subtree(&root, dir, rev)? {
-            Some(t) => self.files_under(&t, rev, dir),
-            None => Ok(BTreeMap::new()),
-        }
-    }
-
-    /// The site folder's tree at a revision; `None` when the folder does not exist there.
-    fn site_tree(&self, rev: &Revision) -> Result<Option<Tree<'_>>, GitError> {
-        let read = |source| GitError::Read {
+        let read_err = |source| GitError::Read {
             rev: rev.name.clone(),
-            path: self.rel(""),
+            path: self.rel(dir),
             source,
         };
-        let tree = self.repo.find_tree(rev.tree).map_err(read)?;
-        if self.prefix.is_empty() {
-            return Ok(Some(tree));
-        }
-        let entry = match tree.get_path(Path::new(&self.prefix)) {
+        let root = self.repo.find_tree(rev.tree).map_err(read_err)?;
+        let full = join(&self.prefix, dir);
+        let entry = match root.get_path(Path::new(&full)) {
             Ok(e) => e,
-            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
-            Err(e) => return Err(read(e)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => return Err(read_err(e)),
         };
         if entry.kind() != Some(ObjectType::Tree) {
-            return Ok(None);
+            return Ok(BTreeMap::new());
         }
-        self.repo.find_tree(entry.id()).map(Some).map_err(read)
-    }
-
-    fn subtree(
-        &self,
-        root: &Tree<'_>,
-        name: &str,
-        rev: &Revision,
-    ) -> Result<Option<Tree<'_>>, GitError> {
-        let Some(entry) = root.get_name(name) else {
-            return Ok(None);
-        };
-        if entry.kind() != Some(ObjectType::Tree) {
-            return Ok(None);
-        }
-        self.repo
-            .find_tree(entry.id())
-            .map(Some)
-            .map_err(|source| GitError::Read {
-                rev: rev.name.clone(),
-                path: self.rel(name),
-                source,
-            })
-    }
-
-    /// Every blob under a tree, by `/` path relative to it.
-    fn files_under(
-        &self,
-        tree: &Tree<'_>,
-        rev: &Revision,
-        dir: &str,
-    ) -> Result<BTreeMap<String, Vec<u8>>, GitError> {
+        let tree = self.repo.find_tree(entry.id()).map_err(read_err)?;
         let mut entries = Vec::new();
         tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
             if entry.kind() != Some(ObjectType::Tree) {
                 let name = String::from_utf8_lossy(entry.name_bytes()).into_owned();
-                entries.push((
-                    format!("{parent}{name}"),
-                    entry.id(),
-                    entry.kind(),
-                    entry.filemode(),
-                ));
+                entries.push((format!("{parent}{name}"), entry.id(), entry.filemode()));
             }
             TreeWalkResult::Ok
         })
-        .map_err(|source| GitError::Read {
-            rev: rev.name.clone(),
-            path: self.rel(dir),
-            source,
-        })?;
+        .map_err(read_err)?;
+        let odb = self.repo.odb().map_err(read_err)?;
         let mut files = BTreeMap::new();
-        for (path, id, kind, mode) in entries {
-            let bytes = self.blob(rev, &format!("{dir}/{path}"), (id, kind, mode))?;
+        for (path, id, mode) in entries {
+            let regular = mode == 0o100644 || mode == 0o100755;
+            let small = odb
+                .read_header(id)
+                .is_ok_and(|(size, kind)| kind == ObjectType::Blob && size as u64 <= MAX_FILE_BYTES);
+            let bytes = if regular && small {
+                self.repo
+                    .find_blob(id)
+                    .map(|b| b.content().to_vec())
+                    .map_err(read_err)?
+            } else {
+                Vec::new()
+            };
             files.insert(path, bytes);
         }
         Ok(files)
-    }
-
-    fn blob(
-        &self,
-        rev: &Revision,
-        path: &str,
-        entry: (Oid, Option<ObjectType>, i32),
-    ) -> Result<Vec<u8>, GitError> {
-        let (id, kind, mode) = entry;
-        // 0o120000 is a symbolic link and 0o160000 a submodule: git stores a link's target,
-        // not the file it points to, so following it would read something else than disk.
-        if kind != Some(ObjectType::Blob) || mode == 0o120000 {
-            return Err(GitError::NotAFile {
-                rev: rev.name.clone(),
-                path: self.rel(path),
-            });
-        }
-        let blob = self.repo.find_blob(id).map_err(|source| GitError::Read {
-            rev: rev.name.clone(),
-            path: self.rel(path),
-            source,
-        })?;
-        Ok(blob.content().to_vec())
     }
 
     /// A path inside the site folder, as it is named in the repository.
@@ -274,6 +298,136 @@ impl SiteRepo {
             (false, false) => format!("{}/{path}", self.prefix),
         }
     }
+}
+
+/// `a/b` from a prefix (possibly empty) and a path.
+fn join(prefix: &str, path: &str) -> String {
+    match (prefix.is_empty(), path.is_empty()) {
+        (true, _) => path.to_owned(),
+        (false, true) => prefix.to_owned(),
+        (false, false) => format!("{prefix}/{path}"),
+    }
+}
+
+/// How many links a path may pass through before it is refused, as on disk.
+const MAX_LINK_HOPS: usize = 8;
+
+/// One tree of the repository, read the way `Sources::from_dir` reads the site folder.
+struct At<'r> {
+    repo: &'r Repository,
+    root: &'r Tree<'r>,
+    /// The site folder inside the repository (`""` at its root).
+    prefix: &'r str,
+    label: &'r str,
+}
+
+/// Where a path of the site leads in a tree, links followed.
+enum Found {
+    Missing,
+    Refused(Refusal),
+    /// The entry's id, kind and mode, and its path in the repository.
+    Entry(Oid, Option<ObjectType>, i32, String),
+}
+
+impl At<'_> {
+    fn err(&self, path: &str) -> impl FnOnce(git2::Error) -> GitError + use<> {
+        let rev = self.label.to_owned();
+        let path = path.to_owned();
+        move |source| GitError::Read { rev, path, source }
+    }
+
+    /// Follows `rel` (inside the site folder) through links, as the kernel would on a
+    /// checkout, as long as they stay inside the site folder.
+    fn find(&self, rel: &str) -> Result<Found, GitError> {
+        let mut full = join(self.prefix, rel);
+        for hop in 0..=MAX_LINK_HOPS {
+            let entry = match self.root.get_path(Path::new(&full)) {
+                Ok(e) => e,
+                Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                    return Ok(if hop == 0 {
+                        Found::Missing
+                    } else {
+                        Found::Refused(Refusal::LinkDangling { target: full })
+                    });
+                }
+                Err(e) => return Err(self.err(&full)(e)),
+            };
+            if entry.filemode() != 0o120000 {
+                return Ok(Found::Entry(entry.id(), entry.kind(), entry.filemode(), full));
+            }
+            // A link's blob is its target, relative to the folder holding the link.
+            let blob = self.repo.find_blob(entry.id()).map_err(self.err(&full))?;
+            let target = String::from_utf8_lossy(blob.content()).into_owned();
+            let dir = full.rsplit_once('/').map_or("", |(d, _)| d);
+            match normalise(dir, &target) {
+                Some(next) if self.prefix.is_empty() || next.starts_with(&format!("{}/", self.prefix)) => {
+                    full = next;
+                }
+                _ => return Ok(Found::Refused(Refusal::LinkOutside { target })),
+            }
+        }
+        Ok(Found::Refused(Refusal::LinkLoop))
+    }
+
+    /// A file of the site: its bytes, its refusal, or `None` when there is none.
+    fn file(&self, rel: &str) -> Result<Option<Read>, GitError> {
+        let (id, kind, mode, full) = match self.find(rel)? {
+            Found::Missing => return Ok(None),
+            Found::Refused(r) => return Ok(Some(Read::Refused(r))),
+            Found::Entry(id, kind, mode, full) => (id, kind, mode, full),
+        };
+        let kind = match (kind, mode) {
+            (Some(ObjectType::Blob), _) => None,
+            (Some(ObjectType::Tree), _) => Some("a folder"),
+            (_, 0o160000) => Some("a submodule"),
+            _ => Some("an unknown kind of entry"),
+        };
+        if let Some(kind) = kind {
+            return Ok(Some(Read::Refused(Refusal::NotRegular { kind })));
+        }
+        let odb = self.repo.odb().map_err(self.err(&full))?;
+        let (size, _) = odb.read_header(id).map_err(self.err(&full))?;
+        if size as u64 > MAX_FILE_BYTES {
+            return Ok(Some(Read::Refused(Refusal::TooLarge { bytes: size as u64 })));
+        }
+        let blob = self.repo.find_blob(id).map_err(self.err(&full))?;
+        Ok(Some(Read::Bytes(blob.content().to_vec())))
+    }
+
+    /// A folder of the site, links followed: `None` when there is none, refused when it is
+    /// not a folder or a link out of the site.
+    fn folder(&self, rel: &str) -> Result<Option<Result<Tree<'_>, Refusal>>, GitError> {
+        match self.find(rel)? {
+            Found::Missing => Ok(None),
+            Found::Refused(r) => Ok(Some(Err(r))),
+            Found::Entry(id, Some(ObjectType::Tree), _, full) => Ok(Some(Ok(self
+                .repo
+                .find_tree(id)
+                .map_err(self.err(&full))?))),
+            Found::Entry(..) => Ok(Some(Err(Refusal::NotRegular {
+                kind: "a file, not a folder",
+            }))),
+        }
+    }
+}
+
+/// `target` resolved against `dir` (both `/`-separated, relative to the repository's root);
+/// `None` when it is absolute or climbs out of the repository.
+fn normalise(dir: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 #[cfg(test)]

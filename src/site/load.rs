@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use serde::de::DeserializeOwned;
 
 use super::components::{COMPONENTS, Component};
-use super::nodes::{Drive, Node, NodeClass};
+use super::nodes::{Drive, MAX_DRIVES, MAX_GPUS, MAX_NODES, MAX_WIDTH, Node, NodeClass};
 use super::types::sealed::PLAINTEXT_MARKER;
 use super::{Instance, InstanceFile, Site, SiteFile};
 use crate::diagnostics::{self as diag, Code, Diagnostic, Diagnostics};
@@ -29,6 +29,7 @@ pub fn load_with(sources: &Sources, registry: &'static [Component]) -> (Option<S
         );
         return (None, diags);
     };
+    refused(sources, &mut diags);
     let spec = parse_file::<SiteFile>(sources, site_id, &mut diags);
     let mut instances = Vec::new();
     for (id, f) in sources.files() {
@@ -64,12 +65,43 @@ pub fn load_with(sources: &Sources, registry: &'static [Component]) -> (Option<S
     )
 }
 
+/// The files the reader refused (links out of the site, FIFOs, oversized files, too many
+/// files): one diagnostic each, at the file when it has a place in the sources.
+fn refused(sources: &Sources, diags: &mut Diagnostics) {
+    for r in &sources.refused {
+        let (code, help) = if r.reason.is_limit() {
+            (
+                diag::LIMIT_EXCEEDED,
+                "site files are text written by hand: split what is this large, or check for a file that does not belong in the site",
+            )
+        } else {
+            (diag::SITE_FILE_REFUSED, diag::SITE_FILE_REFUSED.info().fix)
+        };
+        let mut d = Diagnostic::new(
+            code,
+            format!(
+                "{} {}; it was not read",
+                crate::redact::escape_controls(&r.path),
+                r.reason
+            ),
+        )
+        .help(help);
+        if let Some(file) = r.file {
+            d = d.at(file, 0..0, "not read");
+        }
+        diags.push(d);
+    }
+}
+
 fn parse_file<T: DeserializeOwned>(
     sources: &Sources,
     id: FileId,
     diags: &mut Diagnostics,
 ) -> Option<T> {
     let file = sources.get(id)?;
+    if sources.refusal(id).is_some() {
+        return None;
+    }
     if let Some(b) = sources.is_binary(id) {
         diags.push(
             Diagnostic::new(
@@ -199,14 +231,20 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
         }
     };
     let mut nodes = Vec::new();
+    let mut total: u32 = spec.node.len().try_into().unwrap_or(u32::MAX);
     for r in &spec.node_range {
         let Some(cls) = class(&r.class, diags) else {
             continue;
         };
-        let start = r.start.unwrap_or(1);
-        let width = r.width.unwrap_or(2);
-        for i in 0..r.count {
-            let name = format!("{}{:0width$}", r.prefix.get_ref(), start + i, width = width);
+        if !range_fits(r, cls, &mut total, file, diags) {
+            continue;
+        }
+        let start = r.start.as_ref().map_or(1, |s| *s.get_ref());
+        let width = r.width.as_ref().map_or(2, |w| *w.get_ref());
+        for i in 0..*r.count.get_ref() {
+            // `range_fits` checked that the last number fits.
+            let number = start.saturating_add(i);
+            let name = format!("{}{:0width$}", r.prefix.get_ref(), number, width = width);
             let ip = match &r.first_ip {
                 None => None,
                 Some(first) => {
@@ -262,10 +300,44 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
             });
         }
     }
+    if spec.node.len() > MAX_NODES as usize {
+        diags.push(
+            Diagnostic::new(
+                diag::LIMIT_EXCEEDED,
+                format!(
+                    "{} [[node]] entries; a site may have at most {MAX_NODES} nodes",
+                    spec.node.len()
+                ),
+            )
+            .at(file, spec.node[0].name.span(), "the first of them")
+            .help("describe identical nodes with [[node_range]] and [[node_class]]"),
+        );
+        return nodes;
+    }
     for n in &spec.node {
         let Some(cls) = class(&n.class, diags) else {
             continue;
         };
+        if !gpus_fit(&n.gpus, file, diags) {
+            continue;
+        }
+        if let Some(set) = cls.and_then(|c| c.nvme.as_ref())
+            && *set.count.get_ref() > MAX_DRIVES
+            && n.nvme.is_none()
+        {
+            diags.push(
+                Diagnostic::new(
+                    diag::LIMIT_EXCEEDED,
+                    format!(
+                        "{} NVMe drives per node; a node may have at most {MAX_DRIVES}",
+                        set.count.get_ref()
+                    ),
+                )
+                .at(file, set.count.span(), "too many drives")
+                .help("check the count for a typo"),
+            );
+            continue;
+        }
         let name = n.name.get_ref().to_string();
         nodes.push(Node {
             nvme: n.nvme.clone().unwrap_or_else(|| class_drives(cls, &name)),
@@ -290,11 +362,112 @@ fn expand_nodes(spec: &SiteFile, file: FileId, diags: &mut Diagnostics) -> Vec<N
     nodes
 }
 
+/// Checks the numbers of a range before anything is made from them: the node count against
+/// `MAX_NODES` (for the whole site), the last number against `u32`, the digits against
+/// `MAX_WIDTH`, and the class's drives and the range's GPUs per node. Adds the range's nodes
+/// to `total`.
+fn range_fits(
+    r: &super::NodeRange,
+    cls: Option<&NodeClass>,
+    total: &mut u32,
+    file: FileId,
+    diags: &mut Diagnostics,
+) -> bool {
+    let before = diags.len();
+    let count = *r.count.get_ref();
+    match total.checked_add(count).filter(|t| *t <= MAX_NODES) {
+        Some(t) => *total = t,
+        None => diags.push(
+            Diagnostic::new(
+                diag::LIMIT_EXCEEDED,
+                format!(
+                    "the site would have more than {MAX_NODES} nodes with this range of {count}"
+                ),
+            )
+            .at(file, r.count.span(), "too many nodes")
+            .help(format!(
+                "a site may have at most {MAX_NODES} nodes; check the count for a typo"
+            )),
+        ),
+    }
+    if let Some(start) = &r.start
+        && start.get_ref().checked_add(count.saturating_sub(1)).is_none()
+    {
+        diags.push(
+            Diagnostic::new(
+                diag::LIMIT_EXCEEDED,
+                format!(
+                    "the range's numbers run past {} from {}",
+                    u32::MAX,
+                    start.get_ref()
+                ),
+            )
+            .at(file, start.span(), "first number")
+            .help("start the numbers lower"),
+        );
+    }
+    if let Some(width) = &r.width
+        && *width.get_ref() > MAX_WIDTH
+    {
+        diags.push(
+            Diagnostic::new(
+                diag::LIMIT_EXCEEDED,
+                format!(
+                    "a width of {} digits; node numbers have at most {MAX_WIDTH}",
+                    width.get_ref()
+                ),
+            )
+            .at(file, width.span(), "too wide")
+            .help("node names are at most 63 characters; use a width from 1 to 10"),
+        );
+    }
+    if let Some(set) = cls.and_then(|c| c.nvme.as_ref())
+        && *set.count.get_ref() > MAX_DRIVES
+    {
+        diags.push(
+            Diagnostic::new(
+                diag::LIMIT_EXCEEDED,
+                format!(
+                    "{} NVMe drives per node; a node may have at most {MAX_DRIVES}",
+                    set.count.get_ref()
+                ),
+            )
+            .at(file, set.count.span(), "too many drives")
+            .help("check the count for a typo"),
+        );
+    }
+    gpus_fit(&r.gpus, file, diags);
+    diags.len() == before
+}
+
+/// GPUs per node within `MAX_GPUS`, so no sum over the nodes can overflow.
+fn gpus_fit(gpus: &[super::nodes::Gpu], file: FileId, diags: &mut Diagnostics) -> bool {
+    let mut fits = true;
+    for g in gpus {
+        if g.count > MAX_GPUS {
+            fits = false;
+            diags.push(
+                Diagnostic::new(
+                    diag::LIMIT_EXCEEDED,
+                    format!(
+                        "{} `{}` GPUs per node; a node may have at most {MAX_GPUS}",
+                        g.count,
+                        g.model.get_ref()
+                    ),
+                )
+                .at(file, g.model.span(), "this GPU's count")
+                .help("check the count for a typo"),
+            );
+        }
+    }
+    fits
+}
+
 fn class_drives(class: Option<&NodeClass>, node: &str) -> Vec<Drive> {
     let Some(set) = class.and_then(|c| c.nvme.as_ref()) else {
         return Vec::new();
     };
-    (0..set.count)
+    (0..*set.count.get_ref())
         .map(|i| Drive {
             id: set
                 .id

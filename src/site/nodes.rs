@@ -5,7 +5,17 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::Spanned;
-use super::types::{DnsSubdomain, LabelValue, MigProfile, Quantity};
+use super::types::{DnsSubdomain, LabelValue, MigProfile, PositiveQuantity, Quantity};
+
+/// The most nodes a site may have, ranges expanded: memory and time grow with them, and a
+/// typo (`count = 5000000`) must be an error, not sixteen gigabytes.
+pub const MAX_NODES: u32 = 10_000;
+/// The most NVMe drives of one node (Flatiron's have 10; 24- and 36-bay chassis exist).
+pub const MAX_DRIVES: u32 = 48;
+/// The most GPUs of one model on one node (HGX boards have 8).
+pub const MAX_GPUS: u32 = 16;
+/// The most digits of a range's node number (a node name is at most 63 characters).
+pub const MAX_WIDTH: usize = 10;
 
 /// What a node does; drives Ceph, GPU scheduling and the control-plane quorum.
 #[derive(
@@ -56,8 +66,10 @@ impl Role {
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NvmeSet {
-    pub count: u32,
-    pub size: Quantity,
+    /// Drives per node (at most `MAX_DRIVES`).
+    #[schemars(with = "u32")]
+    pub count: Spanned<u32>,
+    pub size: PositiveQuantity,
     /// `/dev/disk/by-id/` name pattern.
     pub id: String,
 }
@@ -67,7 +79,7 @@ pub struct NvmeSet {
 pub struct Drive {
     /// Stable id under `/dev/disk/by-id/`.
     pub id: String,
-    pub size: Quantity,
+    pub size: PositiveQuantity,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -76,6 +88,7 @@ pub struct Gpu {
     /// Model as the device plugin labels it (`nvidia.com/gpu.product`).
     #[schemars(with = "LabelValue")]
     pub model: Spanned<LabelValue>,
+    /// GPUs of this model per node (at most `MAX_GPUS`).
     pub count: u32,
     /// CUDA compute capability, e.g. `7.0`.
     pub compute_capability: String,
@@ -98,7 +111,7 @@ pub struct NodeClass {
     /// Physical cores.
     pub cores: u32,
     pub threads: u32,
-    pub memory: Quantity,
+    pub memory: PositiveQuantity,
     pub nvme: Option<NvmeSet>,
     #[serde(default)]
     pub nics: Vec<String>,
@@ -111,11 +124,15 @@ pub struct NodeRange {
     /// Names are `<prefix><number>`, the number zero-padded to `width` digits.
     #[schemars(with = "String")]
     pub prefix: Spanned<String>,
-    pub count: u32,
+    /// How many nodes (a site has at most `MAX_NODES` in all).
+    #[schemars(with = "u32")]
+    pub count: Spanned<u32>,
     /// First number (default 1).
-    pub start: Option<u32>,
-    /// Digits of the number (default 2).
-    pub width: Option<usize>,
+    #[schemars(with = "Option<u32>")]
+    pub start: Option<Spanned<u32>>,
+    /// Digits of the number (default 2, at most `MAX_WIDTH`).
+    #[schemars(with = "Option<usize>")]
+    pub width: Option<Spanned<usize>>,
     /// Address of the first node; the others follow consecutively. Optional: addresses are
     /// only checked against the cluster's ranges (a tenant may not know them).
     #[schemars(with = "Option<String>")]
@@ -125,7 +142,7 @@ pub struct NodeRange {
     pub roles: Vec<Role>,
     pub cores: Option<u32>,
     pub threads: Option<u32>,
-    pub memory: Option<Quantity>,
+    pub memory: Option<PositiveQuantity>,
     #[serde(default)]
     pub gpus: Vec<Gpu>,
     #[serde(default)]
@@ -152,7 +169,7 @@ pub struct NodeSpec {
     pub roles: Vec<Role>,
     pub cores: Option<u32>,
     pub threads: Option<u32>,
-    pub memory: Option<Quantity>,
+    pub memory: Option<PositiveQuantity>,
     /// Drives by stable id (replace the class's pattern).
     pub nvme: Option<Vec<Drive>>,
     #[serde(default)]
