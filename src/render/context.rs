@@ -199,7 +199,7 @@ fn login_value(site: &Site, inst: &Instance) -> Value {
             .spec
             .dex
             .as_ref()
-            .map_or("", |d| d.issuer.trim_end_matches('/'));
+            .map_or("", |d| d.issuer.as_str().trim_end_matches('/'));
         return json!({
             "authenticator": "generic-oauth",
             "client_id": d.client,

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use super::components::{At, Capability, ImageUse, Need};
 use super::nodes::Role;
 use super::secrets::Slots;
-use super::types::{DnsLabel, DnsSubdomain, ImageRef, Quantity, SealedValue};
+use super::types::{DisplayText, DnsLabel, DnsSubdomain, ImageRef, PositiveQuantity, Quantity, SealedValue};
 use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -15,14 +15,15 @@ pub struct Ceph {
     pub namespace: DnsLabel,
     #[schemars(with = "ImageRef")]
     pub image: Spanned<ImageRef>,
-    /// Monitors (odd; one per host).
-    pub mon_count: u32,
+    /// Monitors: odd, one per node (3, or 5 on large sites; 1 only for a test site).
+    #[schemars(with = "u32")]
+    pub mon_count: Spanned<u32>,
     pub mgr_count: u32,
     /// OSDs carved out of each NVMe drive (1..=8; 5 at Flatiron).
     #[schemars(with = "u32")]
     pub osds_per_device: Spanned<u32>,
     /// `osd_memory_target` per OSD.
-    pub osd_memory: Quantity,
+    pub osd_memory: PositiveQuantity,
     /// Nodes with this role are OSD hosts, with all their NVMe drives, unless listed in
     /// `[[ceph.osd_host]]`.
     pub osd_role: Option<Role>,
@@ -100,7 +101,7 @@ pub struct ObjectStore {
 pub struct ObjectUser {
     #[schemars(with = "DnsLabel")]
     pub name: Spanned<DnsLabel>,
-    pub display_name: String,
+    pub display_name: DisplayText,
     #[schemars(with = "Option<SealedValue>")]
     pub access_key: Option<Spanned<SealedValue>>,
     #[schemars(with = "Option<SealedValue>")]

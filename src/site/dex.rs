@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::components::{At, Capability, Need};
 use super::secrets::Slots;
-use super::types::{DnsLabel, SealedValue};
+use super::types::{ClaimName, ClientId, DisplayText, DnsLabel, HttpsUrl, OAuthScope, SealedValue};
 use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -13,7 +13,7 @@ use super::{Site, Spanned};
 pub struct Dex {
     pub namespace: DnsLabel,
     /// Canonical issuer URL (https); its host is served by the cluster Traefik.
-    pub issuer: String,
+    pub issuer: HttpsUrl,
     #[serde(default)]
     pub connector: Vec<Connector>,
     #[serde(default)]
@@ -26,17 +26,20 @@ pub struct Dex {
 pub struct Connector {
     #[schemars(with = "DnsLabel")]
     pub id: Spanned<DnsLabel>,
-    pub name: String,
-    pub issuer: String,
-    pub client_id: String,
+    /// The name on Dex's login button.
+    pub name: DisplayText,
+    /// The upstream issuer URL (https).
+    pub issuer: HttpsUrl,
+    /// The client id registered with the upstream issuer.
+    pub client_id: ClientId,
     #[schemars(with = "Option<SealedValue>")]
     pub client_secret: Option<Spanned<SealedValue>>,
     #[serde(default)]
-    pub scopes: Vec<String>,
+    pub scopes: Vec<OAuthScope>,
     /// Claim holding group membership (COmanage: `isMemberOf`).
-    pub groups_claim: Option<String>,
+    pub groups_claim: Option<ClaimName>,
     /// Claim used as the user name.
-    pub username_claim: Option<String>,
+    pub username_claim: Option<ClaimName>,
 }
 
 /// A client of Dex: one per instance (redirect `https://<host>/hub/oauth_callback`), plus
@@ -46,7 +49,7 @@ pub struct Connector {
 pub struct StaticClient {
     #[schemars(with = "DnsLabel")]
     pub id: Spanned<DnsLabel>,
-    pub name: String,
+    pub name: DisplayText,
     /// Public clients (kubelogin) have no secret.
     pub public: bool,
     #[schemars(with = "Vec<String>")]
@@ -139,7 +142,7 @@ pub(super) fn context(site: &Site) -> Map<String, Value> {
     let Some(dex) = &site.spec.dex else {
         return Map::new();
     };
-    let issuer = dex.issuer.trim_end_matches('/');
+    let issuer = dex.issuer.as_str().trim_end_matches('/');
     let with_env = |v: Value, env: String| {
         let mut v = v;
         v["secret_env"] = json!(env);

@@ -141,7 +141,7 @@ impl Site {
     pub fn public_hosts(&self) -> Vec<String> {
         let mut v = Vec::new();
         if let Some(d) = &self.spec.dex {
-            v.push(super::dex::issuer_host(&d.issuer).to_owned());
+            v.push(super::dex::issuer_host(d.issuer.as_str()).to_owned());
         }
         for i in &self.instances {
             v.push(i.spec.instance.host.get_ref().to_string());

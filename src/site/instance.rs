@@ -9,7 +9,9 @@ use super::components::{Address, At, Capability, ImageUse, Need};
 use super::secrets::Slots;
 use super::session::{AccessMode, Cpu, Home, Memory, ProfileGpu, Toleration, Volume};
 use super::storage::StorageUse;
-use super::types::{DnsLabel, DnsSubdomain, Hostname, ImageRef, LabelValue, SealedValue};
+use super::types::{
+    DnsLabel, DnsSubdomain, Hostname, ImageRef, LabelValue, ProfileText, SealedValue,
+};
 use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -198,8 +200,9 @@ pub struct SingleUser {
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
-    pub display_name: String,
-    pub description: String,
+    /// Shown on the spawn page as HTML (so no `<`, `>` or `&`).
+    pub display_name: ProfileText,
+    pub description: ProfileText,
     #[schemars(with = "ImageRef")]
     pub image: Spanned<ImageRef>,
     #[schemars(with = "Option<ImageRef>")]

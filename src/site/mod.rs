@@ -39,7 +39,7 @@ pub use storage::*;
 pub use tenant::*;
 
 use crate::sources::FileId;
-use types::{DnsLabel, Hostname, KubernetesVersion};
+use types::{DnsLabel, Hostname, KubernetesVersion, SitePath};
 
 /// A value with its byte range in the file it came from.
 pub type Spanned<T> = toml::Spanned<T>;
@@ -155,8 +155,8 @@ pub struct GitOps {
 pub struct Sealing {
     /// Path of the controller's certificate (PEM, as `kubeseal --fetch-cert` saves it),
     /// relative to the site folder.
-    #[schemars(with = "String")]
-    pub cert: Spanned<String>,
+    #[schemars(with = "SitePath")]
+    pub cert: Spanned<SitePath>,
     pub namespace: DnsLabel,
     pub controller: DnsLabel,
 }

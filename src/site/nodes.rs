@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::Spanned;
-use super::types::{DnsSubdomain, LabelValue, MigProfile, PositiveQuantity, Quantity};
+use super::types::{DnsSubdomain, LabelValue, MigProfile, PositiveQuantity};
 
 /// The most nodes a site may have, ranges expanded: memory and time grow with them, and a
 /// typo (`count = 5000000`) must be an error, not sixteen gigabytes.

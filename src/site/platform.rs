@@ -6,7 +6,10 @@ use serde_json::{Map, Value, json};
 
 use super::components::{Address, At, Capability, ImageUse, Need};
 use super::secrets::Slots;
-use super::types::{DnsLabel, DnsSubdomain, Hostname, ImageRef, LabelValue, Quantity, SealedValue};
+use super::types::{
+    CondorValue, DnsLabel, DnsSubdomain, Email, Hostname, ImageRef, LabelValue, PositiveQuantity,
+    SealedValue, UidDomain,
+};
 use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -27,8 +30,8 @@ pub struct Traefik {
 #[serde(deny_unknown_fields)]
 pub struct Tls {
     /// Let's Encrypt account e-mail; certificates by TLS-ALPN challenge when set.
-    #[schemars(with = "Option<String>")]
-    pub acme_email: Option<Spanned<String>>,
+    #[schemars(with = "Option<Email>")]
+    pub acme_email: Option<Spanned<Email>>,
     /// Use Let's Encrypt staging (for test sites).
     #[serde(default)]
     pub acme_staging: bool,
@@ -74,16 +77,18 @@ pub struct Dask {
     /// Per-user limits.
     pub max_workers: u32,
     pub worker_cores: u32,
-    pub worker_memory: Quantity,
+    pub worker_memory: PositiveQuantity,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HtCondor {
     pub collector: Hostname,
-    pub collector_name: String,
+    /// `COLLECTOR_NAME` of the notebook's HTCondor configuration.
+    pub collector_name: CondorValue,
     pub schedd: Hostname,
-    pub uid_domain: String,
+    /// `UID_DOMAIN` of the notebook's HTCondor configuration (a DNS domain).
+    pub uid_domain: UidDomain,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]

@@ -4,25 +4,34 @@
 
 mod asn;
 mod cidr;
+mod cores;
 pub mod ciphertext;
 mod image;
 mod kubernetes;
 mod mig;
 mod name;
+mod path;
 mod quantity;
 pub mod scope;
 pub(crate) mod sealed;
+mod text;
 
 pub use asn::Asn;
 pub use cidr::Cidr;
+pub use cores::{Cores, MAX_CORES, PositiveCores};
 pub use ciphertext::{SealedBytes, SealedFormatError, parse_sealed};
 pub use image::ImageRef;
 pub use kubernetes::{KubernetesRelease, KubernetesVersion, describe_releases};
 pub use mig::MigProfile;
 pub use name::{DnsLabel, DnsSubdomain, Hostname, LabelValue};
-pub use quantity::{ByteSpec, Quantity, human_bytes};
+pub use path::SitePath;
+pub use quantity::{ByteSpec, PositiveQuantity, Quantity, human_bytes};
 pub use scope::Scope;
 pub use sealed::SealedValue;
+pub use text::{
+    ClaimName, ClientId, CondorValue, DisplayText, Email, HttpsUrl, OAuthScope, PodPath, ProfileText,
+    UidDomain,
+};
 
 /// Implements `Serialize` (via `Display`), `Deserialize` (via `FromStr`) and `JsonSchema`
 /// (a string with the given description and optional pattern) for a string newtype.

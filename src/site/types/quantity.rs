@@ -118,9 +118,17 @@ impl FromStr for Quantity {
                 .map(|(_, f)| *f)
                 .ok_or_else(bad)?
         };
+        let value = n * factor;
+        // `1e400` and `99999…9Ei` parse as infinity: a size Kubernetes cannot hold, which
+        // serialises as `null` (no limit) wherever it is written as a number.
+        if !value.is_finite() {
+            return Err(format!(
+                "`{s}` is too large a quantity; a Kubernetes quantity fits in 64 bits"
+            ));
+        }
         Ok(Self {
             text: s.to_owned(),
-            value: n * factor,
+            value,
         })
     }
 }
@@ -135,6 +143,44 @@ super::string_newtype_serde!(
     Quantity,
     "Quantity",
     "a Kubernetes quantity, e.g. 10Gi, 3.2T, 500m",
+    pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?$"
+);
+
+/// A quantity greater than zero: a size where nothing is no size (per-user storage, a memory
+/// limit, a drive). `storage = "0"` would give every user a volume that holds nothing, a zero
+/// memory limit a pod that is killed at start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PositiveQuantity(Quantity);
+
+impl std::ops::Deref for PositiveQuantity {
+    type Target = Quantity;
+    fn deref(&self) -> &Quantity {
+        &self.0
+    }
+}
+
+impl FromStr for PositiveQuantity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let q: Quantity = s.parse()?;
+        if q.value() > 0.0 {
+            Ok(Self(q))
+        } else {
+            Err(format!("`{s}` is zero; this size must be greater than zero"))
+        }
+    }
+}
+
+impl fmt::Display for PositiveQuantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+super::string_newtype_serde!(
+    PositiveQuantity,
+    "PositiveQuantity",
+    "a Kubernetes quantity greater than zero, e.g. 10Gi, 3.2T",
     pattern = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][-+]?[0-9]+)?$"
 );
 
@@ -168,9 +214,18 @@ mod tests {
     }
 
     #[test]
-    fn refuses_other_units() {
-        for bad in ["10GB", "Gi", "", "1.2.3Gi", "-1Gi", ".5", "ten"] {
+    fn refuses_other_units_and_infinity() {
+        for bad in ["10GB", "Gi", "", "1.2.3Gi", "-1Gi", ".5", "ten", "1e400", "nan", "inf"] {
             assert!(bad.parse::<Quantity>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn positive_quantities_refuse_zero() {
+        assert_eq!("5Gi".parse::<PositiveQuantity>().unwrap().to_string(), "5Gi");
+        for zero in ["0", "0Gi", "0.0", "0e3"] {
+            let e = zero.parse::<PositiveQuantity>().unwrap_err();
+            assert!(e.contains("greater than zero"), "{zero}: {e}");
         }
     }
 
