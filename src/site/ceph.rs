@@ -82,7 +82,9 @@ pub struct Filesystem {
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectStore {
-    pub name: DnsLabel,
+    /// The store's name; Rook's Service for it is `rook-ceph-rgw-<name>`.
+    #[schemars(with = "DnsLabel")]
+    pub name: Spanned<DnsLabel>,
     pub port: u16,
     pub gateways: u32,
     #[schemars(with = "u32")]

@@ -22,14 +22,17 @@ mod images;
 mod ip_pool_blocks;
 mod lb_ip_pool;
 mod limits;
+mod mon_count;
 mod node_cidr;
 mod osd_layout;
 mod osds_per_device;
 mod peer_subnet;
+mod prefixed_names;
 mod replica_hosts;
 mod required_settings;
 mod requirements;
 pub mod sealing_cert;
+mod secret_size;
 mod secrets;
 mod tenant_namespaces;
 mod tenant_scope;
@@ -161,6 +164,18 @@ pub static RULES: &[Rule] = &[
     Rule {
         name: "gpu-node",
         check: gpu_nodes::check,
+    },
+    Rule {
+        name: "prefixed-names",
+        check: prefixed_names::check,
+    },
+    Rule {
+        name: "mon-count",
+        check: mon_count::check,
+    },
+    Rule {
+        name: "secret-size",
+        check: secret_size::check,
     },
 ];
 
