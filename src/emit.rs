@@ -3,15 +3,49 @@
 //! either the old tree or the new one; a failed build never reaches this stage. A build killed
 //! mid-write leaves its staging folder beside `out/` (never inside it); the next build removes
 //! it.
+//!
+//! Since the folder is replaced whole, only a folder casa-build owns is replaced
+//! ([`check_owned`]): missing, empty, or holding the tree's marker file (or, for a tree
+//! written before the marker existed, nothing but casa-build's objects and kustomizations);
+//! never a link, a file, the site folder or a folder holding it, or a folder inside `.git`.
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use crate::tree::Tree;
+use crate::tree::{MARKER, Tree};
+
+/// Why a folder is not one `emit` may replace; each says what would have been lost.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutRefused {
+    #[error(
+        "{} is the site folder or a folder holding it; the output folder is replaced whole, so the site would be deleted",
+        out.display()
+    )]
+    HoldsSite { out: PathBuf },
+    #[error("{} is inside a git repository's .git folder", out.display())]
+    InGitDir { out: PathBuf },
+    #[error(
+        "{} is a symbolic link (to {}); the output folder must be a real folder, or the link would be replaced and its target keep a stale tree",
+        out.display(),
+        target.display()
+    )]
+    Link { out: PathBuf, target: PathBuf },
+    #[error("{} is not a folder", out.display())]
+    NotAFolder { out: PathBuf },
+    #[error(
+        "{} holds files casa-build did not write ({}); the output folder is replaced whole, so they would be deleted",
+        out.display(),
+        examples.join(", ")
+    )]
+    NotOurs { out: PathBuf, examples: Vec<String> },
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
+    #[error(transparent)]
+    Refused(#[from] OutRefused),
     #[error("cannot write the tree next to {}", out.display())]
     Write {
         out: PathBuf,
@@ -51,6 +85,7 @@ pub fn write(tree: &Tree, out: &Path) -> Result<bool, EmitError> {
         source,
     };
     fs::create_dir_all(&parent).map_err(err)?;
+    check_owned(out, None)?;
     let base = out
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
@@ -101,6 +136,138 @@ pub fn write(tree: &Tree, out: &Path) -> Result<bool, EmitError> {
     Ok(true)
 }
 
+/// How many entries of a folder are looked at to decide whether casa-build wrote it: a
+/// tree that large is already 100 times the 1,000-node benchmark's.
+const MAX_OWNED_ENTRIES: usize = 200_000;
+
+/// Whether `out` is a folder `emit` may replace whole, and if not, why. With `site`, the
+/// site folder and its ancestors are refused by name as well (they also hold files casa-build
+/// did not write, which the content check would refuse anyway).
+pub fn check_owned(out: &Path, site: Option<&Path>) -> Result<(), OutRefused> {
+    let refused_out = out.to_path_buf();
+    let meta = match fs::symlink_metadata(out) {
+        Ok(m) => Some(m),
+        Err(_) => None,
+    };
+    if let Some(m) = &meta {
+        if m.file_type().is_symlink() {
+            return Err(OutRefused::Link {
+                out: refused_out,
+                target: fs::read_link(out).unwrap_or_default(),
+            });
+        }
+        if !m.is_dir() {
+            return Err(OutRefused::NotAFolder { out: refused_out });
+        }
+    }
+    // Where the folder is (or would be): its parent resolved, so links on the way count.
+    let resolved = match (out.parent(), out.file_name()) {
+        (Some(p), Some(name)) => {
+            let p = if p.as_os_str().is_empty() { Path::new(".") } else { p };
+            p.canonicalize().ok().map(|p| p.join(name))
+        }
+        _ => out.canonicalize().ok(),
+    };
+    if let Some(r) = &resolved {
+        if r.components().any(|c| c.as_os_str() == ".git") {
+            return Err(OutRefused::InGitDir { out: refused_out });
+        }
+        if let Some(site) = site.and_then(|s| s.canonicalize().ok())
+            && site.starts_with(r)
+        {
+            return Err(OutRefused::HoldsSite { out: refused_out });
+        }
+    }
+    if meta.is_none() {
+        return Ok(());
+    }
+    if fs::symlink_metadata(out.join(MARKER)).is_ok_and(|m| m.is_file()) {
+        return Ok(());
+    }
+    // No marker: empty, or a tree written before the marker existed.
+    let mut foreign = Vec::new();
+    let mut stack = vec![out.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            foreign.push(rel(out, &dir));
+            break;
+        };
+        for e in entries.flatten() {
+            seen += 1;
+            if seen > MAX_OWNED_ENTRIES || foreign.len() >= 3 {
+                break;
+            }
+            let path = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(t) if t.is_file() && is_ours(&path) => {}
+                _ => foreign.push(rel(out, &path)),
+            }
+        }
+        if seen > MAX_OWNED_ENTRIES || foreign.len() >= 3 {
+            break;
+        }
+    }
+    if seen > MAX_OWNED_ENTRIES && foreign.is_empty() {
+        foreign.push(format!("more than {MAX_OWNED_ENTRIES} entries"));
+    }
+    if foreign.is_empty() {
+        Ok(())
+    } else {
+        foreign.sort();
+        Err(OutRefused::NotOurs {
+            out: refused_out,
+            examples: foreign,
+        })
+    }
+}
+
+/// Whether a file is one casa-build writes into a tree: a `kustomization.yaml` listing the
+/// folder, or an object labelled `app.kubernetes.io/managed-by: casa-build`.
+fn is_ours(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if !name.ends_with(".yaml") {
+        return false;
+    }
+    let Some(text) = read_regular(path, crate::sources::MAX_FILE_BYTES) else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&text);
+    if name == "kustomization.yaml" {
+        text.contains("kind: Kustomization") && text.contains("resources:")
+    } else {
+        text.contains("app.kubernetes.io/managed-by: casa-build")
+    }
+}
+
+/// A regular file's bytes, at most `cap` (a link, a FIFO or a device is not read).
+fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let stat = rustix::fs::fstat(&fd).ok()?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    fs::File::from(fd)
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(bytes)
+}
+
+fn rel(root: &Path, path: &Path) -> String {
+    let r = path.strip_prefix(root).unwrap_or(path);
+    let s = r.display().to_string();
+    crate::redact::escape_controls(if s.is_empty() { "." } else { &s }).into_owned()
+}
+
 /// Takes the writers' lock on the folder holding `out/`, then removes the staging folders
 /// (`.out.new-*`) and moved-aside trees (`.out.old-*`) that killed builds left beside it.
 ///
@@ -137,10 +304,11 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Compares `out/` with a tree, file by file.
+/// Compares `out/` with a tree, file by file. Nothing is followed or waited on: a link or a
+/// FIFO where a file of the tree belongs is stale, a link to a folder is an extra entry.
 pub fn compare(tree: &Tree, out: &Path) -> Result<Drift, EmitError> {
     let mut on_disk = BTreeSet::new();
-    if out.is_dir() {
+    if fs::symlink_metadata(out).is_ok_and(|m| m.is_dir()) {
         list(out, out, &mut on_disk)?;
     }
     let mut drift = Drift::default();
@@ -150,12 +318,10 @@ pub fn compare(tree: &Tree, out: &Path) -> Result<Drift, EmitError> {
             continue;
         }
         let path = out.join(rel);
-        let disk = fs::read(&path).map_err(|source| EmitError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if &disk != bytes {
-            drift.stale.push(rel.clone());
+        // Read one byte past the tree's file: a longer file is stale without reading it all.
+        match read_regular(&path, bytes.len() as u64) {
+            Some(disk) if &disk == bytes => {}
+            _ => drift.stale.push(rel.clone()),
         }
     }
     drift.extra = on_disk
@@ -176,7 +342,7 @@ fn list(root: &Path, dir: &Path, out: &mut BTreeSet<String>) -> Result<(), EmitE
             source,
         })?;
         let path = e.path();
-        if path.is_dir() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
             list(root, &path, out)?;
         } else if let Ok(rel) = path.strip_prefix(root) {
             out.insert(
@@ -253,6 +419,108 @@ mod tests {
         assert!(!write(&t, &out).unwrap());
         assert_eq!(names_beside(&out), [".outside", "out"]);
         assert!(compare(&t, &out).unwrap().is_empty());
+    }
+
+    #[test]
+    fn refuses_every_folder_it_does_not_own_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = tree(&[("a/x.yaml", "1\n")]);
+        // A link to another folder: the link stays, and so does what it points at.
+        let target = dir.path().join("elsewhere");
+        fs::create_dir(&target).unwrap();
+        let link = dir.path().join("linked");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(
+            write(&t, &link),
+            Err(EmitError::Refused(OutRefused::Link { .. }))
+        ));
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        // A file.
+        let file = dir.path().join("file");
+        fs::write(&file, "mine").unwrap();
+        assert!(matches!(
+            write(&t, &file),
+            Err(EmitError::Refused(OutRefused::NotAFolder { .. }))
+        ));
+        assert_eq!(fs::read_to_string(&file).unwrap(), "mine");
+        // A folder of other files, such as a site or a checkout.
+        let site = dir.path().join("site");
+        fs::create_dir_all(site.join("instances")).unwrap();
+        fs::write(site.join("site.toml"), "x").unwrap();
+        let err = write(&t, &site).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} holds files casa-build did not write (site.toml); the output folder is replaced whole, so they would be deleted",
+                site.display()
+            )
+        );
+        assert!(site.join("site.toml").is_file());
+        // The site folder and its ancestors by name, even empty-looking ones.
+        assert!(matches!(
+            check_owned(dir.path(), Some(&site)),
+            Err(OutRefused::HoldsSite { .. })
+        ));
+        assert!(matches!(
+            check_owned(&site, Some(&site)),
+            Err(OutRefused::HoldsSite { .. })
+        ));
+        check_owned(&site.join("out"), Some(&site)).unwrap();
+        // Inside .git.
+        fs::create_dir_all(dir.path().join(".git/objects")).unwrap();
+        assert!(matches!(
+            write(&t, &dir.path().join(".git/objects/out")),
+            Err(EmitError::Refused(OutRefused::InGitDir { .. }))
+        ));
+        assert!(!dir.path().join(".git/objects/out").exists());
+        // Empty, missing and own folders are fine.
+        let empty = dir.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        assert!(write(&t, &empty).unwrap());
+        assert!(!write(&t, &empty).unwrap());
+    }
+
+    #[test]
+    fn a_tree_from_before_the_marker_is_still_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir_all(out.join("dex")).unwrap();
+        fs::write(
+            out.join("dex/namespace-dex.yaml"),
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    app.kubernetes.io/managed-by: casa-build\n  name: dex\n",
+        )
+        .unwrap();
+        fs::write(
+            out.join("dex/kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- namespace-dex.yaml\n",
+        )
+        .unwrap();
+        check_owned(&out, None).unwrap();
+        fs::write(out.join("dex/notes.txt"), "mine").unwrap();
+        assert!(matches!(
+            check_owned(&out, None),
+            Err(OutRefused::NotOurs { .. })
+        ));
+    }
+
+    #[test]
+    fn compare_follows_no_link_and_waits_on_no_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let t = tree(&[("a/x.yaml", "1\n"), ("a/y.yaml", "2\n")]);
+        write(&t, &out).unwrap();
+        fs::remove_file(out.join("a/x.yaml")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", out.join("a/x.yaml")).unwrap();
+        fs::remove_file(out.join("a/y.yaml")).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(out.join("a/y.yaml"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::os::unix::fs::symlink("/", out.join("root")).unwrap();
+        let drift = compare(&t, &out).unwrap();
+        assert_eq!(drift.stale, ["a/x.yaml", "a/y.yaml"]);
+        assert_eq!(drift.extra, ["root"]);
     }
 
     #[test]

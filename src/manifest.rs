@@ -67,14 +67,33 @@ impl Manifest {
             .unwrap_or("")
     }
 
-    /// File name inside its folder: `<kind>-<name>.yaml`, lower case.
+    /// File name inside its folder: `<kind>-<name>.yaml`, the kind lower case. Whatever the
+    /// name holds, the result is one path segment: a `/`, `\\`, `%` or control character is
+    /// written `%XX` (the tree stage refuses such names, CB055; this only makes sure that no
+    /// caller can be led out of the folder).
     pub fn file_name(&self) -> String {
         format!(
             "{}-{}.yaml",
-            self.id.kind.to_ascii_lowercase(),
-            self.id.name
+            segment(&self.id.kind.to_ascii_lowercase()),
+            segment(&self.id.name)
         )
     }
+}
+
+/// `text` with every character that could end or escape a path segment percent-encoded.
+pub fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '/' || c == '\\' || c == '%' || c.is_control() {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The labels every generated object carries; the live diff finds what the tree no longer
@@ -173,6 +192,28 @@ mod tests {
         );
         let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dex"}});
         assert_eq!(ResourceId::of(&ns).unwrap().to_string(), "Namespace dex");
+    }
+
+    #[test]
+    fn file_names_are_one_path_segment() {
+        let m = |name: &str| Manifest {
+            id: ResourceId {
+                group: String::new(),
+                kind: "ConfigMap".into(),
+                namespace: Some("ns".into()),
+                name: name.into(),
+            },
+            unit: "u".into(),
+            template: "t".into(),
+            value: Value::Null,
+        };
+        assert_eq!(m("hub").file_name(), "configmap-hub.yaml");
+        assert_eq!(m("system:auth").file_name(), "configmap-system:auth.yaml");
+        assert_eq!(
+            m("/../../../x").file_name(),
+            "configmap-%2F..%2F..%2F..%2Fx.yaml"
+        );
+        assert_eq!(m("a\nb%").file_name(), "configmap-a%0Ab%25.yaml");
     }
 
     #[test]

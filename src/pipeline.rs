@@ -63,6 +63,7 @@ pub fn build_with(
     diags.extend(check_references(&site, &manifests, &units));
     diags.extend(check_traefik_rbac(&manifests));
     diags.extend(check_dask_netpol(&manifests));
+    diags.extend(crate::tree::check(&manifests, &units));
     if diags.has_errors() {
         return Err(sorted(diags, sources));
     }
