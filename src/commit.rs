@@ -1,16 +1,31 @@
-//! `commit`: a built tree -> one git commit that changes `out/` and nothing else (git2).
+//! `commit`: a built tree and the site's source changes -> one git commit whose `out/` is
+//! what its own sources build, so that `build --check` passes on it.
 //!
-//! The commit's tree is HEAD's tree with the files under `out/` replaced by the built tree,
-//! made with a tree update rather than from the index: whatever else the index or the work
-//! tree holds cannot reach the commit. The index is then brought in line for `out/` only, so
-//! `git status` shows the commit as clean. Refuses while paths outside `out/` are staged,
-//! since the operator meant those for a commit of their own.
+//! The commit's sources are the index (what `git add` staged), or HEAD with the given paths
+//! taken from the work tree (as `git commit PATH...`), or the index with every tracked change
+//! (as `git commit -a`). casa-build builds the site from those sources (read from git objects,
+//! like `diff --base`), puts the built tree as `out/` into the commit's tree, and then lets
+//! `git commit` itself make the commit, with a temporary index holding exactly that tree: the
+//! repository's hooks run, `commit.gpgsign` and `gpg.format` sign, and the `GIT_AUTHOR_*` /
+//! `GIT_COMMITTER_*` variables and `user.*` settings name the author, all as `git commit`
+//! does them. git2 can do none of these; reimplementing them is what git is for.
+//!
+//! Nothing moves before everything that can refuse has been asked: the index lock is taken
+//! first (a stale `.git/index.lock` is refused, as git refuses it), conflicts, the identity
+//! (`git var`), the build and the output folder come next. When `git commit` refuses (a hook,
+//! signing), `out/` is put back as it was and the index is untouched; when it succeeds, the
+//! index takes the committed `out/` and paths, under the lock held from the start.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use git2::build::TreeUpdateBuilder;
-use git2::{FileMode, ObjectType, Oid, Repository, Signature, TreeWalkMode, TreeWalkResult};
+use git2::{
+    FileMode, IndexEntry, IndexTime, ObjectType, Oid, Repository, Status, StatusOptions,
+    TreeWalkMode, TreeWalkResult,
+};
 
 use crate::manifest::ResourceId;
 use crate::tree::Tree;
@@ -26,20 +41,44 @@ pub enum CommitError {
         source: std::io::Error,
     },
     #[error(
-        "refusing to commit: paths outside {out}/ are staged ({}); commit them separately or unstage them with `git restore --staged <path>`",
-        list(paths)
+        "refusing to commit: {} exists: another git process is working in this repository, or one was killed; if none is running, remove the file and try again",
+        lock.display()
     )]
-    StagedOutside { out: String, paths: Vec<String> },
+    IndexLocked { lock: PathBuf },
     #[error(
         "refusing to commit: the index has unresolved conflicts; resolve them (or `git merge --abort`) first"
     )]
     Conflicts,
     #[error(
-        "no git identity to commit as: set one with `git config user.name \"Your Name\"` and `git config user.email you@example.org` (add --global for all repositories)"
+        "no git identity to commit as: set one with `git config user.name \"Your Name\"` and `git config user.email you@example.org` (add --global for all repositories), or GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL"
     )]
-    NoIdentity {
+    NoIdentity { detail: String },
+    #[error(
+        "casa-build commit runs `git commit` (so that the repository's hooks and signing apply as they do for git) and cannot run git: install it or put it on PATH"
+    )]
+    NoGit {
         #[source]
-        source: git2::Error,
+        source: std::io::Error,
+    },
+    #[error(
+        "git commit failed ({status}; its messages are above): nothing was committed, out/ and the index are as they were"
+    )]
+    GitCommitFailed { status: String },
+    #[error(
+        "refusing to commit: {} {} changed in the work tree but not staged, and nothing else of the site is: stage the change (`git add {}`), commit everything tracked (`casa-build commit -a`), or name the files (`casa-build commit {}`)",
+        list(paths),
+        if paths.len() == 1 { "is" } else { "are" },
+        paths.join(" "),
+        paths.join(" ")
+    )]
+    Unstaged { paths: Vec<String> },
+    #[error("{} is not a file of the work tree (give files; stage folders with `git add`)", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
     },
     #[error("git: cannot {action}")]
     Git {
@@ -81,14 +120,43 @@ impl Plan {
     }
 }
 
-/// The repository `out/` is committed to, and where `out/` is inside its work tree.
-pub struct OutRepo {
+/// Which source changes go into the commit with `out/`.
+#[derive(Debug, Clone)]
+pub enum Include {
+    /// What the index holds (`git commit`).
+    Staged,
+    /// The index and every change to a tracked file of the work tree (`git commit -a`).
+    All,
+    /// HEAD and these files as the work tree has them (`git commit PATH...`); other staged
+    /// changes stay staged.
+    Paths(Vec<PathBuf>),
+}
+
+/// `.git/index.lock`, held from before anything is read until the index is written (or the
+/// commit refused, when it is removed): git's own lock protocol, so no git process changes
+/// the index under the commit, and a lock left by one that died is refused up front.
+pub struct IndexLock {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The repository the site and `out/` are committed to.
+pub struct CommitRepo {
     repo: Repository,
+    workdir: PathBuf,
     /// `out/` relative to the work tree, with `/`; never empty.
     out: String,
 }
 
-impl OutRepo {
+impl CommitRepo {
     /// Opens the repository at `repo` (or the one holding `out_dir`) and locates `out_dir`,
     /// which need not exist yet, inside its work tree.
     pub fn open(repo: Option<&Path>, out_dir: &Path) -> Result<Self, CommitError> {
@@ -105,9 +173,16 @@ impl OutRepo {
         let out_abs = canonical_parent.join(out_dir.file_name().unwrap_or("out".as_ref()));
         // out/ itself may not exist yet: the lookup goes through its parent.
         let (repository, out) = crate::worktree::locate(repo, &canonical_parent, &out_abs)?;
+        let workdir = repository
+            .workdir()
+            .unwrap_or(Path::new(""))
+            .canonicalize()
+            .map_err(|source| CommitError::Path {
+                path: out_abs.clone(),
+                source,
+            })?;
         if out.is_empty() {
             // out/ as the work tree itself would let a commit take the whole repository.
-            let workdir = repository.workdir().unwrap_or(Path::new("")).to_path_buf();
             return Err(crate::worktree::WorktreeError::Outside {
                 path: out_abs,
                 workdir,
@@ -116,6 +191,7 @@ impl OutRepo {
         }
         Ok(Self {
             repo: repository,
+            workdir,
             out,
         })
     }
@@ -125,46 +201,77 @@ impl OutRepo {
         &self.out
     }
 
-    fn is_under_out(&self, path: &str) -> bool {
-        path.strip_prefix(&self.out)
-            .is_some_and(|rest| rest.starts_with('/'))
+    pub fn workdir(&self) -> &Path {
+        &self.workdir
     }
 
-    /// Fails when the index holds staged changes outside `out/`, or conflicts.
-    pub fn check_staged(&self) -> Result<(), CommitError> {
+    pub fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
+    fn is_under_out(&self, path: &str) -> bool {
+        path == self.out
+            || path
+                .strip_prefix(&self.out)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// Takes `.git/index.lock`, or says who holds it.
+    pub fn lock_index(&self) -> Result<IndexLock, CommitError> {
+        let path = self.repo.path().join("index.lock");
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => Ok(IndexLock {
+                path,
+                file: Some(file),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(CommitError::IndexLocked { lock: path })
+            }
+            Err(source) => Err(CommitError::Read { path, source }),
+        }
+    }
+
+    /// Fails when the index holds unresolved conflicts.
+    pub fn check_conflicts(&self) -> Result<(), CommitError> {
         let index = self.repo.index().map_err(git("read the index"))?;
         if index.has_conflicts() {
             return Err(CommitError::Conflicts);
         }
-        let head = self.head_tree()?;
-        let diff = self
-            .repo
-            .diff_tree_to_index(head.as_ref(), Some(&index), None)
-            .map_err(git("compare the index with HEAD"))?;
-        let mut outside: Vec<String> = diff
-            .deltas()
-            .flat_map(|d| [d.old_file().path(), d.new_file().path()])
-            .flatten()
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .filter(|p| !self.is_under_out(p))
-            .collect();
-        outside.sort();
-        outside.dedup();
-        if outside.is_empty() {
-            Ok(())
-        } else {
-            Err(CommitError::StagedOutside {
-                out: self.out.clone(),
-                paths: outside,
-            })
-        }
+        Ok(())
     }
 
-    /// The author and committer from git config (`user.name`, `user.email`).
-    pub fn signature(&self) -> Result<Signature<'static>, CommitError> {
-        self.repo
-            .signature()
-            .map_err(|source| CommitError::NoIdentity { source })
+    /// Asks git who would author and commit, as `git commit` will (environment variables,
+    /// `user.*`, `user.useConfigOnly`), so that a missing identity refuses before anything
+    /// is written.
+    pub fn check_identity(&self) -> Result<(), CommitError> {
+        for var in ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"] {
+            let out = self
+                .git()
+                .args(["var", var])
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|source| CommitError::NoGit { source })?;
+            if !out.status.success() {
+                return Err(CommitError::NoIdentity {
+                    detail: String::from_utf8_lossy(&out.stderr).into_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A `git` command for this repository, whatever `GIT_DIR` the caller's environment has.
+    fn git(&self) -> Command {
+        let mut c = Command::new("git");
+        c.current_dir(&self.workdir)
+            .env("GIT_DIR", self.repo.path())
+            .env("GIT_WORK_TREE", &self.workdir)
+            .env_remove("GIT_INDEX_FILE");
+        c
     }
 
     fn head_tree(&self) -> Result<Option<git2::Tree<'_>>, CommitError> {
@@ -184,6 +291,172 @@ impl OutRepo {
             }
             Err(e) => Err(git("read HEAD")(e)),
         }
+    }
+
+    /// HEAD's tree id, `None` before the first commit.
+    pub fn head_tree_id(&self) -> Result<Option<Oid>, CommitError> {
+        Ok(self.head_tree()?.map(|t| t.id()))
+    }
+
+    fn empty_tree(&self) -> Result<Oid, CommitError> {
+        self.repo
+            .treebuilder(None)
+            .and_then(|b| b.write())
+            .map_err(git("make an empty tree"))
+    }
+
+    /// The tree of the commit's sources (before `out/` is replaced), and the work-tree paths
+    /// it took (relative to the work tree), which the index must take too once committed.
+    pub fn source_tree(&self, include: &Include) -> Result<(Oid, Vec<String>), CommitError> {
+        let mut index = self.repo.index().map_err(git("read the index"))?;
+        let (base, paths) = match include {
+            Include::Staged => (
+                index.write_tree().map_err(git("read the index"))?,
+                Vec::new(),
+            ),
+            Include::All => {
+                let mut opts = StatusOptions::new();
+                opts.include_untracked(false).include_ignored(false);
+                let statuses = self
+                    .repo
+                    .statuses(Some(&mut opts))
+                    .map_err(git("read the work tree's status"))?;
+                let wt = Status::WT_MODIFIED | Status::WT_DELETED | Status::WT_TYPECHANGE;
+                let paths: Vec<String> = statuses
+                    .iter()
+                    .filter(|e| e.status().intersects(wt))
+                    .filter_map(|e| e.path().ok().map(str::to_owned))
+                    .filter(|p| !self.is_under_out(p))
+                    .collect();
+                (index.write_tree().map_err(git("read the index"))?, paths)
+            }
+            Include::Paths(given) => {
+                let mut paths = Vec::new();
+                for p in given {
+                    paths.push(self.work_path(p)?);
+                }
+                let base = match self.head_tree()? {
+                    Some(t) => t.id(),
+                    None => self.empty_tree()?,
+                };
+                (base, paths)
+            }
+        };
+        if paths.is_empty() {
+            return Ok((base, paths));
+        }
+        let base_tree = self
+            .repo
+            .find_tree(base)
+            .map_err(git("read the index's tree"))?;
+        let mut update = TreeUpdateBuilder::new();
+        for rel in &paths {
+            let full = self.workdir.join(rel);
+            match std::fs::symlink_metadata(&full) {
+                Err(_) => {
+                    update.remove(rel);
+                }
+                Ok(meta) => {
+                    let (bytes, mode) = if meta.file_type().is_symlink() {
+                        let target =
+                            std::fs::read_link(&full).map_err(|source| CommitError::Read {
+                                path: full.clone(),
+                                source,
+                            })?;
+                        (
+                            target.to_string_lossy().into_owned().into_bytes(),
+                            FileMode::Link,
+                        )
+                    } else if meta.is_file() {
+                        use std::os::unix::fs::PermissionsExt;
+                        let bytes = std::fs::read(&full).map_err(|source| CommitError::Read {
+                            path: full.clone(),
+                            source,
+                        })?;
+                        let exec = meta.permissions().mode() & 0o111 != 0;
+                        (
+                            bytes,
+                            if exec {
+                                FileMode::BlobExecutable
+                            } else {
+                                FileMode::Blob
+                            },
+                        )
+                    } else {
+                        return Err(CommitError::NotAFile { path: full });
+                    };
+                    let id = self.repo.blob(&bytes).map_err(git("write a file"))?;
+                    update.upsert(rel, id, mode);
+                }
+            }
+        }
+        let tree = update
+            .create_updated(&self.repo, &base_tree)
+            .map_err(git("make the commit's tree"))?;
+        Ok((tree, paths))
+    }
+
+    /// A path given on the command line (relative to the current folder) as a path of the
+    /// work tree.
+    fn work_path(&self, given: &Path) -> Result<String, CommitError> {
+        let abs = std::env::current_dir()
+            .map_err(|source| CommitError::Path {
+                path: given.to_path_buf(),
+                source,
+            })?
+            .join(given);
+        // The file may be deleted: resolve its folder.
+        let parent = abs.parent().unwrap_or(Path::new("/"));
+        let parent = parent.canonicalize().map_err(|source| CommitError::Path {
+            path: given.to_path_buf(),
+            source,
+        })?;
+        let full = parent.join(abs.file_name().unwrap_or_default());
+        if full.is_dir() {
+            return Err(CommitError::NotAFile {
+                path: given.to_path_buf(),
+            });
+        }
+        let rel = full
+            .strip_prefix(&self.workdir)
+            .map_err(|_| crate::worktree::WorktreeError::Outside {
+                path: full.clone(),
+                workdir: self.workdir.clone(),
+            })?;
+        Ok(rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"))
+    }
+
+    /// `source` with `out/` replaced by the built tree.
+    pub fn commit_tree(&self, source: Oid, built: &Tree) -> Result<Oid, CommitError> {
+        let mut base = self
+            .repo
+            .find_tree(source)
+            .map_err(git("read the sources' tree"))?;
+        // Whatever the sources' tree has at out/ goes first (an update cannot both remove a
+        // folder and add into it).
+        if base.get_path(Path::new(&self.out)).is_ok() {
+            let mut remove = TreeUpdateBuilder::new();
+            remove.remove(&self.out);
+            let without = remove
+                .create_updated(&self.repo, &base)
+                .map_err(git("make the commit's tree"))?;
+            base = self
+                .repo
+                .find_tree(without)
+                .map_err(git("make the commit's tree"))?;
+        }
+        let mut update = TreeUpdateBuilder::new();
+        for (path, bytes) in &built.files {
+            let id = self.repo.blob(bytes).map_err(git("write a file"))?;
+            update.upsert(self.full(path), id, FileMode::Blob);
+        }
+        update
+            .create_updated(&self.repo, &base)
+            .map_err(git("make the commit's tree"))
     }
 
     /// The blobs under `out/` at HEAD: path relative to `out/` -> (id, mode).
@@ -239,90 +512,165 @@ impl OutRepo {
         Ok(plan)
     }
 
-    /// Commits `tree` as `out/` on top of HEAD (which moves, with its branch) and returns the
-    /// new commit. Only paths under `out/` differ between HEAD and the commit.
-    pub fn commit(
-        &self,
-        plan: &Plan,
-        tree: &Tree,
-        message: &str,
-        signature: &Signature<'_>,
-    ) -> Result<Oid, CommitError> {
-        let head = self.head_tree()?;
-        let mut update = TreeUpdateBuilder::new();
-        for path in plan.removed.iter() {
-            update.remove(self.full(path));
-        }
-        for path in plan.added.iter().chain(&plan.changed) {
-            let bytes = tree.files.get(path).map_or(&[][..], Vec::as_slice);
-            let id = self.repo.blob(bytes).map_err(git("write a file"))?;
-            update.upsert(self.full(path), id, FileMode::Blob);
-        }
-        let base = match &head {
-            Some(t) => t.clone(),
-            None => {
-                let empty = self
-                    .repo
-                    .treebuilder(None)
-                    .and_then(|b| b.write())
-                    .map_err(git("make an empty tree"))?;
-                self.repo
-                    .find_tree(empty)
-                    .map_err(git("make an empty tree"))?
-            }
-        };
-        let new_tree = update
-            .create_updated(&self.repo, &base)
-            .map_err(git("make the commit's tree"))?;
-        let new_tree = self
+    /// The paths outside `out/` whose content differs between HEAD and `tree`.
+    pub fn source_changes(&self, tree: Oid) -> Result<Vec<String>, CommitError> {
+        let new = self
             .repo
-            .find_tree(new_tree)
-            .map_err(git("make the commit's tree"))?;
-        let parent = match self.repo.head() {
-            Ok(h) => Some(h.peel_to_commit().map_err(git("read HEAD"))?),
-            Err(_) => None,
-        };
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        self.repo
-            .commit(
-                Some("HEAD"),
-                signature,
-                signature,
-                message,
-                &new_tree,
-                &parents,
-            )
-            .map_err(git("write the commit"))
+            .find_tree(tree)
+            .map_err(git("read the commit's tree"))?;
+        let head = self.head_tree()?;
+        let diff = self
+            .repo
+            .diff_tree_to_tree(head.as_ref(), Some(&new), None)
+            .map_err(git("compare the commit with HEAD"))?;
+        let mut paths: Vec<String> = diff
+            .deltas()
+            .filter_map(|d| d.new_file().path().or(d.old_file().path()))
+            .map(|p| p.to_string_lossy().into_owned())
+            .filter(|p| !self.is_under_out(p))
+            .collect();
+        paths.sort();
+        paths.dedup();
+        Ok(paths)
     }
 
-    /// Makes the index hold exactly `tree` under `out/` (the files `emit` just wrote), and
-    /// leaves every other index entry alone.
-    pub fn sync_index(&self, tree: &Tree) -> Result<(), CommitError> {
-        let mut index = self.repo.index().map_err(git("read the index"))?;
-        let prefix = format!("{}/", self.out);
-        let stale: Vec<PathBuf> = index
-            .iter()
-            .map(|e| String::from_utf8_lossy(&e.path).into_owned())
-            .filter(|p| {
-                p.strip_prefix(&prefix)
-                    .is_some_and(|rel| !tree.files.contains_key(rel))
-            })
-            .map(PathBuf::from)
-            .collect();
-        for p in stale {
-            index.remove_path(&p).map_err(git("update the index"))?;
+    /// Runs `git commit` on a temporary index holding exactly `tree`, with the message, the
+    /// repository's hooks and signing. Returns the new commit and the tree git committed
+    /// (a pre-commit hook may have changed what is staged).
+    pub fn run_git_commit(&self, tree: Oid, message: &str) -> Result<(Oid, Oid), CommitError> {
+        let tree = self.repo.find_tree(tree).map_err(git("read the commit's tree"))?;
+        let dir = self.repo.path();
+        let index_path = dir.join(format!("casa-build-index.{}", std::process::id()));
+        let _cleanup = Removes(vec![
+            index_path.clone(),
+            dir.join(format!("casa-build-index.{}.lock", std::process::id())),
+        ]);
+        let mut index = git2::Index::open(&index_path).map_err(git("make the commit's index"))?;
+        index
+            .read_tree(&tree)
+            .map_err(git("make the commit's index"))?;
+        index.write().map_err(git("write the commit's index"))?;
+        let mut msg = tempfile::NamedTempFile::new_in(dir).map_err(|source| CommitError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        msg.write_all(message.as_bytes())
+            .and_then(|()| msg.flush())
+            .map_err(|source| CommitError::Read {
+                path: msg.path().to_path_buf(),
+                source,
+            })?;
+        let head_before = self.repo.head().ok().and_then(|h| h.target());
+        // Hooks print on standard output too; casa-build's own output is its summary, so
+        // everything git and the hooks say goes to standard error.
+        let status = self
+            .git()
+            .arg("commit")
+            .arg("--quiet")
+            .arg("--file")
+            .arg(msg.path())
+            .env("GIT_INDEX_FILE", &index_path)
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::from(std::io::stderr()))
+            .stderr(Stdio::inherit())
+            .status()
+            .map_err(|source| CommitError::NoGit { source })?;
+        let head = self.repo.head().ok().and_then(|h| h.target());
+        if !status.success() || head == head_before {
+            return Err(CommitError::GitCommitFailed {
+                status: status.to_string(),
+            });
         }
-        for (path, bytes) in &tree.files {
-            let full = self.full(path);
-            let id = Oid::hash_object(ObjectType::Blob, bytes).map_err(git("hash a file"))?;
-            let current = index.get_path(Path::new(&full), 0);
-            if current.is_none_or(|e| e.id != id || e.mode != u32::from(FileMode::Blob)) {
-                index
-                    .add_path(Path::new(&full))
-                    .map_err(git("update the index"))?;
+        let id = head.ok_or_else(|| CommitError::GitCommitFailed {
+            status: "no HEAD after the commit".to_owned(),
+        })?;
+        let committed = self
+            .repo
+            .find_commit(id)
+            .map_err(git("read the new commit"))?
+            .tree_id();
+        Ok((id, committed))
+    }
+
+    /// Writes the index once the commit is made: `out/` and `paths` as the commit has them,
+    /// every other entry (other staged changes, flags) as it was. The new index is made in a
+    /// copy and moved into place through the lock taken at the start.
+    pub fn write_index(
+        &self,
+        mut lock: IndexLock,
+        commit: Oid,
+        paths: &[String],
+    ) -> Result<(), CommitError> {
+        let commit = self.repo.find_commit(commit).map_err(git("read the new commit"))?;
+        let tree = commit.tree().map_err(git("read the new commit"))?;
+        let dir = self.repo.path();
+        let copy = dir.join(format!("casa-build-index.{}.next", std::process::id()));
+        let _cleanup = Removes(vec![
+            copy.clone(),
+            dir.join(format!("casa-build-index.{}.next.lock", std::process::id())),
+        ]);
+        let real = dir.join("index");
+        if real.exists() {
+            std::fs::copy(&real, &copy).map_err(|source| CommitError::Read {
+                path: real.clone(),
+                source,
+            })?;
+        }
+        let mut index = git2::Index::open(&copy).map_err(git("read the index"))?;
+        index
+            .remove_dir(Path::new(&self.out), 0)
+            .map_err(git("update the index"))?;
+        let mut set = |path: &str| -> Result<(), CommitError> {
+            match tree.get_path(Path::new(path)) {
+                Ok(e) if e.kind() != Some(ObjectType::Tree) => index
+                    .add(&entry(path, e.id(), e.filemode() as u32))
+                    .map_err(git("update the index")),
+                Ok(_) => Ok(()),
+                Err(_) => {
+                    let _ = index.remove_path(Path::new(path));
+                    Ok(())
+                }
             }
+        };
+        for p in paths {
+            set(p)?;
         }
-        index.write().map_err(git("write the index"))
+        let mut under_out = Vec::new();
+        if let Ok(e) = tree.get_path(Path::new(&self.out))
+            && let Ok(t) = self.repo.find_tree(e.id())
+        {
+            t.walk(TreeWalkMode::PreOrder, |parent, e| {
+                if e.kind() != Some(ObjectType::Tree) {
+                    under_out.push(format!(
+                        "{}/{parent}{}",
+                        self.out,
+                        String::from_utf8_lossy(e.name_bytes())
+                    ));
+                }
+                TreeWalkResult::Ok
+            })
+            .map_err(git("read out/ of the new commit"))?;
+        }
+        for p in &under_out {
+            set(p)?;
+        }
+        index.write().map_err(git("write the index"))?;
+        let bytes = std::fs::read(&copy).map_err(|source| CommitError::Read {
+            path: copy.clone(),
+            source,
+        })?;
+        let mut file = lock.file.take().ok_or_else(|| CommitError::IndexLocked {
+            lock: lock.path.clone(),
+        })?;
+        let written = file
+            .write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .and_then(|()| std::fs::rename(&lock.path, &real));
+        if let Err(source) = written {
+            let _ = std::fs::remove_file(&lock.path);
+            return Err(CommitError::Read { path: real, source });
+        }
+        Ok(())
     }
 
     fn full(&self, path: &str) -> String {
@@ -334,7 +682,38 @@ impl OutRepo {
     }
 }
 
-/// The default commit message: a subject with the counts, then one line per changed object.
+/// An index entry for a path of a tree, with no stat data (git refreshes it on its next look).
+fn entry(path: &str, id: Oid, mode: u32) -> IndexEntry {
+    let zero = IndexTime::new(0, 0);
+    IndexEntry {
+        ctime: zero,
+        mtime: zero,
+        dev: 0,
+        ino: 0,
+        mode,
+        uid: 0,
+        gid: 0,
+        file_size: 0,
+        id,
+        flags: path.len().min(0xfff) as u16,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
+}
+
+/// Removes files when dropped (the temporary index and its lock, whatever happened).
+struct Removes(Vec<PathBuf>);
+
+impl Drop for Removes {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The default commit message: a subject with the counts, the source files the commit
+/// changes, then one line per changed object.
 ///
 /// `objects` maps a file of `out/` to the object it holds (the built side); a removed file's
 /// object is read back from its YAML at HEAD by the caller when it can be.
@@ -342,10 +721,13 @@ pub fn message(
     plan: &Plan,
     objects: &BTreeMap<String, ResourceId>,
     removed: &BTreeMap<String, ResourceId>,
+    sources: &[String],
 ) -> String {
-    // kustomization.yaml files list the objects; they change with them and say nothing more.
+    // kustomization.yaml files list the objects; they change with them and say nothing more,
+    // and neither does the tree's marker.
     let is_object = |p: &&String| {
-        p.rsplit('/').next() != Some("kustomization.yaml") || objects.contains_key(*p)
+        (p.rsplit('/').next() != Some("kustomization.yaml") && p.as_str() != crate::tree::MARKER)
+            || objects.contains_key(*p)
     };
     let describe = |p: &String, ids: &BTreeMap<String, ResourceId>| {
         ids.get(p).map_or_else(|| p.clone(), ToString::to_string)
@@ -371,7 +753,11 @@ pub fn message(
         format!("casa-build: update out/ ({})", counts.join(", "))
     };
     const LISTED: usize = 100;
-    let mut body = lines.iter().take(LISTED).cloned().collect::<Vec<_>>();
+    let mut body = Vec::new();
+    if !sources.is_empty() {
+        body.push(format!("sources: {}", list(sources)));
+    }
+    body.extend(lines.iter().take(LISTED).cloned());
     if lines.len() > LISTED {
         body.push(format!("and {} more", lines.len() - LISTED));
     }
@@ -382,7 +768,7 @@ pub fn message(
     }
 }
 
-impl OutRepo {
+impl CommitRepo {
     /// The identities of objects removed from `out/`, read from their files at HEAD.
     pub fn removed_objects(&self, plan: &Plan) -> BTreeMap<String, ResourceId> {
         let mut ids = BTreeMap::new();
@@ -415,29 +801,25 @@ mod tests {
         Tree::from_texts(files)
     }
 
-    fn sig() -> Signature<'static> {
-        Signature::now("Test", "test@example.org").unwrap()
-    }
-
-    fn setup() -> (tempfile::TempDir, OutRepo) {
+    fn setup() -> (tempfile::TempDir, CommitRepo) {
         let dir = tempfile::tempdir().unwrap();
         let repo = Repository::init(dir.path()).unwrap();
+        let mut config = repo.config().unwrap();
+        config.set_str("user.name", "Test").unwrap();
+        config.set_str("user.email", "test@example.org").unwrap();
         std::fs::write(dir.path().join("site.toml"), "x").unwrap();
         let mut index = repo.index().unwrap();
         index.add_path(Path::new("site.toml")).unwrap();
         index.write().unwrap();
         let t = repo.find_tree(index.write_tree().unwrap()).unwrap();
-        repo.commit(Some("HEAD"), &sig(), &sig(), "init", &t, &[])
+        let sig = git2::Signature::now("Test", "test@example.org").unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "init", &t, &[])
             .unwrap();
-        let out = OutRepo::open(None, &dir.path().join("out")).unwrap();
+        let out = CommitRepo::open(None, &dir.path().join("out")).unwrap();
         (dir, out)
     }
 
-    fn write(dir: &Path, t: &Tree) {
-        crate::emit::write(t, &dir.join("out")).unwrap();
-    }
-
-    fn head_files(r: &OutRepo) -> Vec<String> {
+    fn head_files(r: &CommitRepo) -> Vec<String> {
         let mut v = Vec::new();
         let head = r.repo.head().unwrap().peel_to_tree().unwrap();
         head.walk(TreeWalkMode::PreOrder, |parent, e| {
@@ -451,69 +833,79 @@ mod tests {
     }
 
     #[test]
-    fn commits_only_out_and_nothing_when_unchanged() {
+    fn commits_the_staged_sources_with_out_and_leaves_the_rest() {
         let (dir, r) = setup();
         assert_eq!(r.out(), "out");
-        let t1 = tree(&[("a/x.yaml", "1\n"), ("a/kustomization.yaml", "k\n")]);
-        write(dir.path(), &t1);
-        // An unstaged change outside out/ must not reach the commit.
-        std::fs::write(dir.path().join("site.toml"), "changed").unwrap();
-        r.check_staged().unwrap();
-        let plan = r.plan(&t1).unwrap();
-        assert_eq!(plan.added, ["a/kustomization.yaml", "a/x.yaml"]);
-        r.commit(&plan, &t1, "m", &sig()).unwrap();
-        r.sync_index(&t1).unwrap();
+        let t1 = tree(&[("a/x.yaml", "1\n")]);
+        // A staged edit goes in; an unstaged one stays out.
+        std::fs::write(dir.path().join("site.toml"), "staged").unwrap();
+        let mut index = r.repo.index().unwrap();
+        index.add_path(Path::new("site.toml")).unwrap();
+        index.write().unwrap();
+        std::fs::write(dir.path().join("site.toml"), "unstaged").unwrap();
+        let lock = r.lock_index().unwrap();
+        assert!(matches!(r.lock_index(), Err(CommitError::IndexLocked { .. })));
+        let (source, paths) = r.source_tree(&Include::Staged).unwrap();
+        assert!(paths.is_empty());
+        assert_eq!(r.source_changes(source).unwrap(), ["site.toml"]);
+        let tree_id = r.commit_tree(source, &t1).unwrap();
+        crate::emit::write(&t1, &dir.path().join("out")).unwrap();
+        let (commit, committed) = r.run_git_commit(tree_id, "m\n").unwrap();
+        assert_eq!(committed, tree_id);
+        r.write_index(lock, commit, &paths).unwrap();
         assert_eq!(
             head_files(&r),
-            ["out/a/kustomization.yaml", "out/a/x.yaml", "site.toml"]
+            [".casa-build-tree", "a/x.yaml", "site.toml"].map(|p| if p == "site.toml" { p.to_owned() } else { format!("out/{p}") })
         );
         let head = r.repo.head().unwrap().peel_to_tree().unwrap();
         let site = head.get_path(Path::new("site.toml")).unwrap();
-        assert_eq!(r.repo.find_blob(site.id()).unwrap().content(), b"x");
+        assert_eq!(r.repo.find_blob(site.id()).unwrap().content(), b"staged");
         assert!(r.plan(&t1).unwrap().is_empty());
-        // The index matches HEAD: nothing is staged after the commit.
-        r.check_staged().unwrap();
-
-        // A removal empties a folder, which disappears from the tree.
-        let t2 = tree(&[("b/y.yaml", "2\n")]);
-        write(dir.path(), &t2);
-        let plan = r.plan(&t2).unwrap();
-        assert_eq!(plan.removed, ["a/kustomization.yaml", "a/x.yaml"]);
-        r.commit(&plan, &t2, "m2", &sig()).unwrap();
-        r.sync_index(&t2).unwrap();
-        assert_eq!(head_files(&r), ["out/b/y.yaml", "site.toml"]);
+        // The index matches HEAD for out/; the unstaged edit is still only in the work tree.
+        let statuses = r.repo.statuses(None).unwrap();
+        let dirty: Vec<(String, Status)> = statuses
+            .iter()
+            .map(|s| (s.path().unwrap().to_owned(), s.status()))
+            .collect();
+        assert_eq!(dirty, [("site.toml".to_owned(), Status::WT_MODIFIED)]);
+        assert!(!r.repo.path().join("index.lock").exists());
     }
 
     #[test]
-    fn refuses_staged_paths_outside_out() {
+    fn a_failing_hook_commits_nothing_and_releases_the_lock() {
         let (dir, r) = setup();
-        std::fs::write(dir.path().join("notes.txt"), "n").unwrap();
-        let mut index = r.repo.index().unwrap();
-        index.add_path(Path::new("notes.txt")).unwrap();
-        index.write().unwrap();
-        let err = r.check_staged().unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("refusing to commit: paths outside out/ are staged (notes.txt)"),
-            "{err}"
-        );
-        // Staged paths inside out/ are fine: the commit replaces them anyway.
-        let mut index = r.repo.index().unwrap();
-        index.remove_path(Path::new("notes.txt")).unwrap();
-        std::fs::create_dir_all(dir.path().join("out")).unwrap();
-        std::fs::write(dir.path().join("out/z.yaml"), "z").unwrap();
-        index.add_path(Path::new("out/z.yaml")).unwrap();
-        index.write().unwrap();
-        r.check_staged().unwrap();
+        let hooks = r.repo.path().join("hooks");
+        std::fs::create_dir_all(&hooks).unwrap();
+        std::fs::write(hooks.join("pre-commit"), "#!/bin/sh\necho refused by the hook >&2\nexit 1\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(hooks.join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let index_before = std::fs::read(r.repo.path().join("index")).unwrap();
+        let head = r.repo.head().unwrap().target();
+        let lock = r.lock_index().unwrap();
+        let (source, _) = r.source_tree(&Include::Staged).unwrap();
+        let t = tree(&[("a/x.yaml", "1\n")]);
+        let id = r.commit_tree(source, &t).unwrap();
+        let err = r.run_git_commit(id, "m\n").unwrap_err();
+        assert!(matches!(err, CommitError::GitCommitFailed { .. }), "{err}");
+        drop(lock);
+        assert_eq!(r.repo.head().unwrap().target(), head);
+        assert_eq!(std::fs::read(r.repo.path().join("index")).unwrap(), index_before);
+        assert!(!r.repo.path().join("index.lock").exists());
+        let left: Vec<_> = std::fs::read_dir(r.repo.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("casa-build") || n.starts_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        let _ = dir;
     }
 
     #[test]
     fn out_outside_the_repository_is_refused() {
-        let (_dir, _r) = setup();
         let other = tempfile::tempdir().unwrap();
         let repo_dir = tempfile::tempdir().unwrap();
         Repository::init(repo_dir.path()).unwrap();
-        let err = OutRepo::open(Some(repo_dir.path()), &other.path().join("out"))
+        let err = CommitRepo::open(Some(repo_dir.path()), &other.path().join("out"))
             .err()
             .unwrap();
         assert!(
@@ -545,8 +937,12 @@ mod tests {
         .into();
         let removed: BTreeMap<_, _> = BTreeMap::new();
         assert_eq!(
-            message(&plan, &objects, &removed),
+            message(&plan, &objects, &removed, &[]),
             "casa-build: update out/ (1 added, 1 changed, 1 removed)\n\nadded ConfigMap ns/x\nchanged Service ns/y\nremoved c/z.yaml\n"
+        );
+        assert_eq!(
+            message(&Plan::default(), &objects, &removed, &["instances/cms-prod.toml".to_owned()]),
+            "casa-build: update out/\n\nsources: instances/cms-prod.toml\n"
         );
     }
 }

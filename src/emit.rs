@@ -76,6 +76,98 @@ impl Drift {
 
 /// Writes `tree` as `out` (replacing it whole). Returns whether anything changed.
 pub fn write(tree: &Tree, out: &Path) -> Result<bool, EmitError> {
+    let replaced = replace(tree, out)?;
+    let changed = replaced.changed();
+    replaced.finish();
+    Ok(changed)
+}
+
+/// A tree swapped in as `out/`, with what it replaced kept aside until [`Replaced::finish`]
+/// removes it or [`Replaced::undo`] swaps it back (`commit` undoes when `git commit` fails, so
+/// that a refused commit leaves the work tree as it was). Dropping it finishes.
+pub struct Replaced {
+    out: PathBuf,
+    parent: PathBuf,
+    state: Swap,
+    _writer: Option<fs::File>,
+}
+
+enum Swap {
+    /// `out/` already was the tree.
+    Unchanged,
+    /// `out/` did not exist; the new tree was moved in.
+    Created,
+    /// The old tree is in the staging folder (one rename-exchange).
+    Exchanged(tempfile::TempDir),
+    /// The old tree was moved aside to this path (file systems without rename-exchange).
+    MovedAside(PathBuf),
+    Done,
+}
+
+impl Replaced {
+    /// Whether `out/` changed.
+    pub fn changed(&self) -> bool {
+        !matches!(self.state, Swap::Unchanged | Swap::Done)
+    }
+
+    /// Removes the old tree.
+    pub fn finish(mut self) {
+        self.settle();
+    }
+
+    fn settle(&mut self) {
+        match std::mem::replace(&mut self.state, Swap::Done) {
+            Swap::Exchanged(staging) => {
+                sync_dir(&self.parent);
+                drop(staging);
+            }
+            Swap::MovedAside(old) => {
+                let _ = fs::remove_dir_all(old);
+            }
+            Swap::Unchanged | Swap::Created | Swap::Done => {}
+        }
+    }
+
+    /// Puts the old tree back (or removes the new one when there was none).
+    pub fn undo(mut self) -> Result<(), EmitError> {
+        let err = |source| EmitError::Write {
+            out: self.out.clone(),
+            source,
+        };
+        match std::mem::replace(&mut self.state, Swap::Done) {
+            Swap::Exchanged(staging) => {
+                rustix::fs::renameat_with(
+                    rustix::fs::CWD,
+                    staging.path(),
+                    rustix::fs::CWD,
+                    &self.out,
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .map_err(|e| err(e.into()))?;
+                drop(staging);
+            }
+            Swap::MovedAside(old) => {
+                let _ = fs::remove_dir_all(&self.out);
+                fs::rename(&old, &self.out).map_err(err)?;
+            }
+            Swap::Created => {
+                fs::remove_dir_all(&self.out).map_err(err)?;
+            }
+            Swap::Unchanged | Swap::Done => {}
+        }
+        sync_dir(&self.parent);
+        Ok(())
+    }
+}
+
+impl Drop for Replaced {
+    fn drop(&mut self) {
+        self.settle();
+    }
+}
+
+/// Swaps `tree` in as `out` and keeps the old tree until the result is finished or undone.
+pub fn replace(tree: &Tree, out: &Path) -> Result<Replaced, EmitError> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -89,51 +181,55 @@ pub fn write(tree: &Tree, out: &Path) -> Result<bool, EmitError> {
     let base = out
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    // Held until the swap is done and the old tree removed.
-    let _writer = claim(&parent, &base);
-    if out.is_dir() && compare(tree, out)?.is_empty() {
-        return Ok(false);
-    }
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{base}.new-"))
-        .tempdir_in(&parent)
-        .map_err(err)?;
-    for (rel, bytes) in &tree.files {
-        let path = staging.path().join(rel);
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(err)?;
-        }
-        fs::write(&path, bytes).map_err(err)?;
-    }
-    sync_dir(staging.path());
-    if out.exists() {
-        // One syscall swaps the two folders; the old tree ends up in the staging path and is
-        // removed with it.
-        match rustix::fs::renameat_with(
-            rustix::fs::CWD,
-            staging.path(),
-            rustix::fs::CWD,
-            out,
-            rustix::fs::RenameFlags::EXCHANGE,
-        ) {
-            Ok(()) => {}
-            Err(_) => {
-                // Filesystems without RENAME_EXCHANGE: move the old tree aside first; a crash
-                // between the two renames leaves it at `.out.old-*` beside out/.
-                let old = parent.join(format!(".{base}.old-{}", std::process::id()));
-                fs::rename(out, &old).map_err(err)?;
-                fs::rename(staging.path(), out).map_err(err)?;
-                let _ = fs::remove_dir_all(&old);
-                return Ok(true);
-            }
-        }
+    // Held until the swap is done and the old tree removed (or put back).
+    let writer = claim(&parent, &base);
+    let replaced = |state| Replaced {
+        out: out.to_path_buf(),
+        parent: parent.clone(),
+        state,
+        _writer: None,
+    };
+    let mut result = if out.is_dir() && compare(tree, out)?.is_empty() {
+        replaced(Swap::Unchanged)
     } else {
-        fs::rename(staging.path(), out).map_err(err)?;
-        return Ok(true);
-    }
-    sync_dir(&parent);
-    drop(staging);
-    Ok(true)
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{base}.new-"))
+            .tempdir_in(&parent)
+            .map_err(err)?;
+        for (rel, bytes) in &tree.files {
+            let path = staging.path().join(rel);
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(err)?;
+            }
+            fs::write(&path, bytes).map_err(err)?;
+        }
+        sync_dir(staging.path());
+        if out.exists() {
+            // One syscall swaps the two folders; the old tree ends up in the staging path.
+            match rustix::fs::renameat_with(
+                rustix::fs::CWD,
+                staging.path(),
+                rustix::fs::CWD,
+                out,
+                rustix::fs::RenameFlags::EXCHANGE,
+            ) {
+                Ok(()) => replaced(Swap::Exchanged(staging)),
+                Err(_) => {
+                    // Filesystems without RENAME_EXCHANGE: move the old tree aside first; a
+                    // crash between the two renames leaves it at `.out.old-*` beside out/.
+                    let old = parent.join(format!(".{base}.old-{}", std::process::id()));
+                    fs::rename(out, &old).map_err(err)?;
+                    fs::rename(staging.path(), out).map_err(err)?;
+                    replaced(Swap::MovedAside(old))
+                }
+            }
+        } else {
+            fs::rename(staging.path(), out).map_err(err)?;
+            replaced(Swap::Created)
+        }
+    };
+    result._writer = writer;
+    Ok(result)
 }
 
 /// How many entries of a folder are looked at to decide whether casa-build wrote it: a
@@ -478,6 +574,29 @@ mod tests {
         fs::create_dir(&empty).unwrap();
         assert!(write(&t, &empty).unwrap());
         assert!(!write(&t, &empty).unwrap());
+    }
+
+    #[test]
+    fn a_replacement_can_be_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let t1 = tree(&[("a/x.yaml", "1\n")]);
+        let t2 = tree(&[("b/y.yaml", "2\n")]);
+        // Nothing there before: undone, nothing there after.
+        replace(&t1, &out).unwrap().undo().unwrap();
+        assert!(!out.exists());
+        assert_eq!(names_beside(&out), Vec::<String>::new());
+        write(&t1, &out).unwrap();
+        let r = replace(&t2, &out).unwrap();
+        assert!(r.changed());
+        assert!(compare(&t2, &out).unwrap().is_empty());
+        r.undo().unwrap();
+        assert!(compare(&t1, &out).unwrap().is_empty());
+        assert_eq!(names_beside(&out), ["out"]);
+        // Finished, the old tree is gone.
+        replace(&t2, &out).unwrap().finish();
+        assert!(compare(&t2, &out).unwrap().is_empty());
+        assert_eq!(names_beside(&out), ["out"]);
     }
 
     #[test]

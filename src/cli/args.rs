@@ -172,13 +172,21 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         schemas: Option<PathBuf>,
     },
-    /// Build, then commit the changes under out/ (and nothing else) to git
+    /// Commit the staged (or given) source changes together with the out/ they build, with
+    /// `git commit` (the repository's hooks, signing and identity apply)
     Commit {
         #[command(flatten)]
         site: SiteArgs,
         /// Commit message; default: a summary of the changed objects
         #[arg(short, long)]
         message: Option<String>,
+        /// Also commit every change to a tracked file (as `git commit -a`)
+        #[arg(short, long, conflicts_with = "paths")]
+        all: bool,
+        /// Commit these files as the work tree has them, and out/ (as `git commit PATH...`;
+        /// other staged changes stay staged)
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
         /// The repository to commit to; default: the one holding the site folder
         #[arg(long, value_name = "PATH")]
         repo: Option<PathBuf>,

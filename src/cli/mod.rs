@@ -222,15 +222,19 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }),
         Command::Commit {
             message,
+            all,
+            paths,
             repo,
             schemas,
             ..
-        } => commit::run(
+        } => commit::run(&commit::Options {
             site,
-            repo.as_deref(),
-            &user_schemas(schemas.schemas),
-            message.as_deref(),
-        ),
+            repo: repo.as_deref(),
+            schemas: &user_schemas(schemas.schemas),
+            message: message.as_deref(),
+            all,
+            paths: &paths,
+        }),
     }
 }
 

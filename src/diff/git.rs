@@ -75,6 +75,11 @@ impl Revision {
 impl SiteRepo {
     /// Finds the repository holding `site_dir` (searching upwards, as git does).
     pub fn open(site_dir: &Path) -> Result<Self, GitError> {
+        Self::open_in(None, site_dir)
+    }
+
+    /// The repository at `repo` (or the one holding `site_dir`), with the site inside it.
+    pub fn open_in(repo: Option<&Path>, site_dir: &Path) -> Result<Self, GitError> {
         let site =
             site_dir
                 .canonicalize()
@@ -82,8 +87,25 @@ impl SiteRepo {
                     path: site_dir.to_path_buf(),
                     source,
                 })?;
-        let (repo, prefix) = crate::worktree::locate(None, &site, &site)?;
+        let (repo, prefix) = crate::worktree::locate(repo, &site, &site)?;
         Ok(Self { repo, prefix })
+    }
+
+    /// One file of the site folder in a tree (the sealing certificate), under the rules
+    /// every site file is read by; `None` when there is none.
+    pub fn site_file(&self, tree: Oid, rel: &str, label: &str) -> Result<Option<Read>, GitError> {
+        let root = self.repo.find_tree(tree).map_err(|source| GitError::Read {
+            rev: label.to_owned(),
+            path: self.rel(""),
+            source,
+        })?;
+        At {
+            repo: &self.repo,
+            root: &root,
+            prefix: &self.prefix,
+            label,
+        }
+        .file(rel)
     }
 
     /// The site folder relative to the work tree (`""` at the root).
