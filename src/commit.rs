@@ -12,9 +12,12 @@
 //!
 //! Nothing moves before everything that can refuse has been asked: the index lock is taken
 //! first (a stale `.git/index.lock` is refused, as git refuses it), conflicts, the identity
-//! (`git var`), the build and the output folder come next. When `git commit` refuses (a hook,
-//! signing), `out/` is put back as it was and the index is untouched; when it succeeds, the
-//! index takes the committed `out/` and paths, under the lock held from the start.
+//! (`git var`), the build and the output folder come next. Until then every object made (the
+//! sources' tree, the built files) is held in memory ([`hold_objects`]); they
+//! reach the object database only when the commit is about to be made. When
+//! `git commit` refuses (a hook, signing), `out/` is put back as it was and the index is
+//! untouched; when it succeeds, the index takes the committed `out/` and paths, under the
+//! lock held from the start.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -214,6 +217,40 @@ impl CommitRepo {
             || path
                 .strip_prefix(&self.out)
                 .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// The repository's object database.
+    pub fn odb(&self) -> Result<git2::Odb<'_>, CommitError> {
+        self.repo.odb().map_err(git("open the object database"))
+    }
+
+    /// Writes what `tree` needs of the objects held in memory to the repository's object
+    /// database (as loose objects, as git writes them): the trees and files it has that the
+    /// database lacks. A tree the database has holds nothing new, so it is not walked.
+    pub fn write_held(&self, tree: Oid) -> Result<(), CommitError> {
+        let disk = Repository::open(self.repo.path()).map_err(git("open the repository"))?;
+        let disk_odb = disk.odb().map_err(git("open the object database"))?;
+        let held = self.repo.odb().map_err(git("open the object database"))?;
+        let mut stack = vec![tree];
+        while let Some(id) = stack.pop() {
+            if disk_odb.exists(id) {
+                continue;
+            }
+            let object = held.read(id).map_err(git("read a held object"))?;
+            if object.kind() == ObjectType::Tree {
+                let t = self.repo.find_tree(id).map_err(git("read a held object"))?;
+                for e in t.iter() {
+                    // Submodule entries name commits of another repository.
+                    if matches!(e.kind(), Some(ObjectType::Tree | ObjectType::Blob)) {
+                        stack.push(e.id());
+                    }
+                }
+            }
+            disk_odb
+                .write(object.kind(), object.data())
+                .map_err(git("write the commit's objects"))?;
+        }
+        Ok(())
     }
 
     /// Takes `.git/index.lock`, or says who holds it.
@@ -682,6 +719,15 @@ impl CommitRepo {
     }
 }
 
+/// Puts an in-memory store in front of `odb` that takes every object written from now on,
+/// until [`CommitRepo::write_held`] packs them into the repository: a refused commit leaves
+/// no object behind.
+pub fn hold_objects<'o>(odb: &'o git2::Odb<'_>) -> Result<git2::Mempack<'o>, CommitError> {
+    // Above the loose and pack stores (priorities 1 and 2), so writes go here first.
+    odb.add_new_mempack_backend(1000)
+        .map_err(git("hold the commit's objects"))
+}
+
 /// An index entry for a path of a tree, with no stat data (git refreshes it on its next look).
 fn entry(path: &str, id: Oid, mode: u32) -> IndexEntry {
     let zero = IndexTime::new(0, 0);
@@ -944,5 +990,34 @@ mod tests {
             message(&Plan::default(), &objects, &removed, &["instances/cms-prod.toml".to_owned()]),
             "casa-build: update out/\n\nsources: instances/cms-prod.toml\n"
         );
+    }
+}
+#[cfg(test)]
+mod held_tests {
+    use super::*;
+
+    #[test]
+    fn held_objects_reach_the_disk_when_written() {
+        let dir = tempfile::tempdir().unwrap();
+        Repository::init(dir.path()).unwrap();
+        let r = CommitRepo::open(None, &dir.path().join("out")).unwrap();
+        let odb = r.odb().unwrap();
+        let held = hold_objects(&odb).unwrap();
+        let id = r.repo.blob(b"held\n").unwrap();
+        let other = Repository::open(dir.path()).unwrap();
+        assert!(other.find_blob(id).is_err(), "written before it was asked");
+        let mut update = TreeUpdateBuilder::new();
+        update.upsert("a/held.txt", id, FileMode::Blob);
+        let empty = r.empty_tree().unwrap();
+        let base = r.repo.find_tree(empty).unwrap();
+        let tree = update.create_updated(&r.repo, &base).unwrap();
+        let other = Repository::open(dir.path()).unwrap();
+        assert!(other.find_tree(tree).is_err());
+        r.write_held(tree).unwrap();
+        let other = Repository::open(dir.path()).unwrap();
+        assert_eq!(other.find_blob(id).unwrap().content(), b"held\n");
+        let t = other.find_tree(tree).unwrap();
+        assert!(t.get_path(Path::new("a/held.txt")).is_ok());
+        drop(held);
     }
 }

@@ -207,11 +207,16 @@ pub fn mask_toml_secrets(text: &str) -> Masked {
                     if start < end {
                         masks.push(start..end);
                         if bytes[start] == b'{' {
-                            keep.extend(visible_in_table(text, start..end));
-                        }
-                        let value = unquote(&text[start..end]);
-                        if !value.is_empty() {
-                            secrets.push(value.to_owned());
+                            // What stays readable of a sealed value's table is not secret;
+                            // each run that is masked is, and so is each string in it.
+                            let visible = visible_in_table(text, start..end);
+                            secrets.extend(hidden_values(text, start..end, &visible));
+                            keep.extend(visible);
+                        } else {
+                            let value = unquote(&text[start..end]);
+                            if !value.is_empty() {
+                                secrets.push(value.to_owned());
+                            }
                         }
                     }
                     i = end;
@@ -338,6 +343,57 @@ fn unquote(value: &str) -> &str {
         }
     }
     v
+}
+
+/// What a secret field's table holds that is masked: the value of each pair that is not
+/// readable (its string's contents), or a piece that is no pair at all. Keys are not secret
+/// (`value` would otherwise be redacted from every message).
+fn hidden_values(text: &str, table: Range<usize>, visible: &[Range<usize>]) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let inner = (table.start + 1)..table.end.saturating_sub(1).max(table.start + 1);
+    let mut out = Vec::new();
+    let mut piece_start = inner.start;
+    let mut i = inner.start;
+    let take = |from: usize, to: usize, out: &mut Vec<String>| {
+        let raw = &text[from..to];
+        let piece = raw.trim();
+        if piece.is_empty() {
+            return;
+        }
+        // A readable pair (not a one-character piece of structure) covers it whole.
+        let a = from + (raw.len() - raw.trim_start().len());
+        let b = a + piece.len();
+        if visible
+            .iter()
+            .any(|v| v.len() > 1 && v.start <= a && b <= v.end)
+        {
+            return;
+        }
+        let value = match piece.split_once('=') {
+            Some((_, v)) => v.trim(),
+            None => piece,
+        };
+        let value = unquote(value.trim_matches(|c| c == '{' || c == '}'));
+        if !value.is_empty() {
+            out.push(value.to_owned());
+        }
+    };
+    while i < inner.end {
+        match bytes[i] {
+            b'"' | b'\'' => {
+                i = string_end(bytes, i).min(inner.end);
+                continue;
+            }
+            b',' | b'\n' => {
+                take(piece_start, i, &mut out);
+                piece_start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    take(piece_start, inner.end, &mut out);
+    out
 }
 
 /// What stays readable in a secret field's inline table: the structure (`{`, `,`, `}`,
@@ -499,7 +555,10 @@ mod tests {
         let (shown, secrets) = masked(pasted);
         assert!(!shown.contains("my plain") && !shown.contains("other one"), "{shown}");
         assert!(shown.contains("key = \"K\""), "{shown}");
-        assert!(!secrets.is_empty());
+        assert!(secrets.contains(&"my plain secret".to_owned()), "{secrets:?}");
+        assert!(secrets.contains(&"other one".to_owned()), "{secrets:?}");
+        // What stays readable is not taken for a secret (the redactor would hide it again).
+        assert!(!secrets.iter().any(|s| s.contains("key = ")), "{secrets:?}");
         // A number, an array, an unclosed table running on.
         for (t, s) in [
             ("secret = 73914265\n", "73914265"),

@@ -30,6 +30,9 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
     let lock = repo.lock_index()?;
     repo.check_conflicts()?;
     repo.check_identity()?;
+    // Every object made from here on stays in memory until the commit is made.
+    let odb = repo.odb()?;
+    let _held = crate::commit::hold_objects(&odb)?;
     let include = if o.all {
         Include::All
     } else if !o.paths.is_empty() {
@@ -41,6 +44,7 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
 
     // The site as the commit will hold it, read from git objects like `diff --base`.
     let site_repo = SiteRepo::open_in(o.repo, o.site)?;
+    site_repo.share_odb(&odb)?;
     let sources = site_repo.sources_of_tree(source_tree, "the commit")?;
     let built = match open_schemas(o.schemas, o.site, &sources).and_then(|s| build(&sources, &s))
     {
@@ -100,6 +104,7 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
     let commit_tree = repo.commit_tree(source_tree, &built.tree)?;
     let mut stdout = stdout();
     if repo.head_tree_id()? == Some(commit_tree) {
+        // HEAD has every object already: nothing held needs writing.
         crate::emit::write(&built.tree, &out_dir)?;
         writeln!(
             stdout,
@@ -131,6 +136,7 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
 
     // The work tree's out/ becomes the committed one before git runs, so the hooks see what
     // is committed; if git refuses, the old tree goes back.
+    repo.write_held(commit_tree)?;
     let replaced = crate::emit::replace(&built.tree, &out_dir)?;
     let (id, committed) = match repo.run_git_commit(commit_tree, &text) {
         Ok(made) => made,

@@ -109,7 +109,9 @@ pub(crate) fn seal(
         // The site's own certificate is a site file: read under the same rules.
         None => {
             let rel = site.spec.sealing.cert.get_ref().as_str();
-            match crate::sources::read_site_file(dir, rel)? {
+            match crate::sources::read_site_file(dir, rel).with_context(|| {
+                format!("cannot read the certificate {}", dir.join(rel).display())
+            })? {
                 crate::sources::Read::Bytes(b) => (dir.join(rel), b),
                 crate::sources::Read::Refused(r) => {
                     writeln!(

@@ -91,6 +91,16 @@ impl SiteRepo {
         Ok(Self { repo, prefix })
     }
 
+    /// Reads and writes objects through `odb` (so a tree kept in memory by `commit` is
+    /// readable here before it is written to disk).
+    pub fn share_odb(&self, odb: &git2::Odb<'_>) -> Result<(), GitError> {
+        self.repo.set_odb(odb).map_err(|source| GitError::Read {
+            rev: "the commit".to_owned(),
+            path: self.rel(""),
+            source,
+        })
+    }
+
     /// One file of the site folder in a tree (the sealing certificate), under the rules
     /// every site file is read by; `None` when there is none.
     pub fn site_file(&self, tree: Oid, rel: &str, label: &str) -> Result<Option<Read>, GitError> {

@@ -95,15 +95,16 @@ fn a_folder_without_site_toml_is_trouble() {
 }
 
 #[test]
-fn an_unreadable_instance_file_is_trouble() {
-    // Tests may run as root, for whom chmod 000 reads fine: a folder named like an instance
-    // file fails to read for everyone.
+fn an_instance_that_is_not_a_file_is_refused_as_bad_input() {
+    // A folder named like an instance file is bad input, reported at its path; the other
+    // files are still checked.
     let cli = Cli::new().arg("check").site(SMALL_SITE);
     let odd = cli.site_dir().join("instances/x.toml");
     std::fs::create_dir(&odd).expect("create instances/x.toml/");
-    cli.code(3)
+    cli.code(2)
         .stdout("")
-        .stderr_has(format!("cannot read {}", odd.display()))
+        .stderr_has("error[CB100]: instances/x.toml is a folder, not a regular file; it was not read")
+        .stderr_has("instances/x.toml:1:1")
         .run();
 }
 

@@ -443,11 +443,10 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| std::fs::create_dir(site.join("instances/folder.toml")).expect("mkdir"),
         stdin: None,
-        code: 3,
+        code: 2,
         says: &[
-            "error: cannot read",
-            "instances/folder.toml",
-            "Is a directory",
+            "error[CB100]",
+            "instances/folder.toml is a folder, not a regular file; it was not read",
         ],
         never: &[],
     },
@@ -460,8 +459,12 @@ static CASES: &[Case] = &[
                 .expect("symlink")
         },
         stdin: None,
-        code: 3,
-        says: &["error: cannot read", "instances/x.toml", "No such file"],
+        code: 2,
+        says: &[
+            "error[CB100]",
+            "instances/x.toml is a symbolic link to",
+            "gone.toml, outside the site folder",
+        ],
         never: &[],
     },
     Case {
@@ -743,13 +746,13 @@ static CASES: &[Case] = &[
         never: &[],
     },
     Case {
-        name: "secrets-list-unreadable-instance",
+        name: "secrets-list-instance-is-a-folder",
         args: &["secrets", "list"],
         on: On::Small,
         edit: |site, _| std::fs::create_dir(site.join("instances/folder.toml")).expect("mkdir"),
         stdin: None,
-        code: 3,
-        says: &["error: cannot read", "instances/folder.toml"],
+        code: 2,
+        says: &["error[CB100]", "instances/folder.toml is a folder"],
         never: &[],
     },
     Case {
@@ -1055,7 +1058,10 @@ static CASES: &[Case] = &[
         name: "commit-invalid-site",
         args: &["commit", "--schemas", "{schemas}"],
         on: On::Repo,
-        edit: |site, _| replace(site, "site.toml", BROKEN_TOML.0, BROKEN_TOML.1),
+        edit: |site, _| {
+            replace(site, "site.toml", BROKEN_TOML.0, BROKEN_TOML.1);
+            stage(site, "site.toml");
+        },
         stdin: None,
         code: 2,
         says: &["error[CB001]", "invalid TOML"],
@@ -1105,6 +1111,15 @@ static CASES: &[Case] = &[
 
 fn copy_cert(name: &str, to: &Path) {
     std::fs::copy(path("tests/fixtures/certs").join(name), to).expect("copy a test certificate");
+}
+
+/// Stages a file of the repository at `dir`, as `git add` does.
+#[track_caller]
+fn stage(dir: &Path, rel: &str) {
+    let repo = git2::Repository::open(dir).expect("a repository");
+    let mut index = repo.index().expect("index");
+    index.add_path(Path::new(rel)).expect("git add");
+    index.write().expect("write the index");
 }
 
 /// Commits every file of `dir` as the first commit of a new repository there.

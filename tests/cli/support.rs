@@ -420,12 +420,19 @@ pub fn fingerprint(dir: &Path) -> BTreeMap<String, FileState> {
             if meta.is_dir() {
                 stack.push(path);
             }
+            // Inside .git only content counts: git (and libgit2) freshen the mtime of an
+            // object written again, and a lock taken and released touches the folder.
+            let mtime = if rel == ".git" || rel.starts_with(".git/") {
+                None
+            } else {
+                meta.modified().ok()
+            };
             out.insert(
                 rel,
                 FileState {
                     bytes,
-                    len: meta.len(),
-                    mtime: meta.modified().ok(),
+                    len: if meta.is_dir() { 0 } else { meta.len() },
+                    mtime,
                 },
             );
         }
