@@ -10,7 +10,7 @@ use super::secrets::Slots;
 use super::session::{AccessMode, Cpu, Home, Memory, ProfileGpu, Toleration, Volume};
 use super::storage::StorageUse;
 use super::types::{
-    DnsLabel, DnsSubdomain, Hostname, ImageRef, LabelValue, ProfileText, SealedValue,
+    DisplayText, DnsLabel, DnsSubdomain, Hostname, ImageRef, LabelValue, ProfileText, SealedValue,
 };
 use super::{Site, Spanned};
 
@@ -72,8 +72,8 @@ pub struct InstanceMeta {
 pub struct Auth {
     /// The name on the login button, which reads `Sign in with <login_service>`
     /// (JupyterHub's `templates/login.html`), e.g. `CMS SSO`.
-    #[schemars(with = "String")]
-    pub login_service: Spanned<String>,
+    #[schemars(with = "DisplayText")]
+    pub login_service: Spanned<DisplayText>,
     #[serde(default)]
     pub admin_users: Vec<String>,
     /// Groups (from the issuer's groups claim) allowed to log in; empty: any user the

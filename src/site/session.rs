@@ -4,16 +4,20 @@
 //! `[[profile]]` may override them.
 
 use super::Spanned;
-use super::types::{DnsLabel, DnsSubdomain, LabelValue, MigProfile, Quantity};
+use super::types::{
+    Cores, DnsLabel, DnsSubdomain, LabelValue, MigProfile, PodPath, PositiveCores, PositiveQuantity,
+    Quantity,
+};
 
-/// CPU in cores.
+/// CPU in cores: finite, a guarantee 0 or more, a limit above 0 (`nan` or `inf` would be
+/// rendered `null`, which the spawner reads as no limit).
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cpu {
-    #[schemars(with = "f64")]
-    pub guarantee: Spanned<f64>,
-    #[schemars(with = "f64")]
-    pub limit: Spanned<f64>,
+    #[schemars(with = "Cores")]
+    pub guarantee: Spanned<Cores>,
+    #[schemars(with = "PositiveCores")]
+    pub limit: Spanned<PositiveCores>,
 }
 
 /// Memory as Kubernetes quantities (`4Gi`); rendered for the spawner, which takes K/M/G/T
@@ -23,8 +27,9 @@ pub struct Cpu {
 pub struct Memory {
     #[schemars(with = "Quantity")]
     pub guarantee: Spanned<Quantity>,
-    #[schemars(with = "Quantity")]
-    pub limit: Spanned<Quantity>,
+    /// Above zero: a zero limit kills the session at its start.
+    #[schemars(with = "PositiveQuantity")]
+    pub limit: Spanned<PositiveQuantity>,
 }
 
 /// GPUs of one product for a session.
@@ -92,11 +97,12 @@ pub enum TaintEffect {
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Home {
-    /// Where it is mounted (the notebook's working directory).
-    #[schemars(with = "String")]
-    pub mount: Spanned<String>,
-    /// Size of each user's volume.
-    pub size: Quantity,
+    /// Where it is mounted (the notebook's working directory; `{username}`-style
+    /// placeholders allowed).
+    #[schemars(with = "PodPath")]
+    pub mount: Spanned<PodPath>,
+    /// Size of each user's volume (above zero).
+    pub size: PositiveQuantity,
     /// Default `ReadWriteOnce`.
     #[schemars(with = "Option<AccessMode>")]
     pub access_mode: Option<Spanned<AccessMode>>,
@@ -134,7 +140,7 @@ impl Home {
 pub struct Volume {
     #[schemars(with = "DnsLabel")]
     pub name: Spanned<DnsLabel>,
-    pub mount: String,
+    pub mount: PodPath,
     #[serde(default)]
     pub read_only: bool,
     /// An existing PersistentVolumeClaim in the instance's namespace.
@@ -144,8 +150,8 @@ pub struct Volume {
     #[schemars(with = "Option<Nfs>")]
     pub nfs: Option<Spanned<Nfs>>,
     /// A directory on every node (type Directory: it must exist).
-    #[schemars(with = "Option<String>")]
-    pub host_path: Option<Spanned<String>>,
+    #[schemars(with = "Option<PodPath>")]
+    pub host_path: Option<Spanned<PodPath>>,
     /// `HostToContainer` for mounts that appear later on the host (autofs, EOS fuse).
     #[serde(default)]
     pub propagate_host_mounts: bool,
@@ -155,5 +161,5 @@ pub struct Volume {
 #[serde(deny_unknown_fields)]
 pub struct Nfs {
     pub server: String,
-    pub path: String,
+    pub path: PodPath,
 }

@@ -13,7 +13,7 @@ use crate::site::{Cpu, Memory, Site};
 use crate::sources::FileId;
 
 fn cpu(file: FileId, who: &str, c: &Cpu, out: &mut Vec<Diagnostic>) {
-    let (g, l) = (*c.guarantee.get_ref(), *c.limit.get_ref());
+    let (g, l) = (c.guarantee.get_ref().get(), c.limit.get_ref().get());
     if l < g {
         out.push(
             Diagnostic::new(

@@ -121,7 +121,7 @@ fn bare_metal_tree_snapshot() {
 #[test]
 fn the_tenant_tree_holds_only_what_a_tenant_may_apply() {
     let run = build(Some(TENANT_SITE));
-    let files = tree(&run.site_dir().join("out"));
+    let files = objects(&run.site_dir().join("out"));
     let folders: std::collections::BTreeSet<&str> = files
         .keys()
         .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
