@@ -16,6 +16,8 @@ Re-run after changing or re-sealing a base site, then run `cargo test --test cli
 the snapshots it reports (tests/cli/snapshots/).
 """
 
+import base64
+import os
 import re
 import shutil
 import sys
@@ -115,6 +117,20 @@ def copy(src, dest, *edits):
         files[dest] = files[src]
         for e in edits:
             e(files)
+
+    return edit
+
+
+class Link:
+    """A symbolic link in place of a file: the case folder holds the link itself."""
+
+    def __init__(self, target):
+        self.target = target
+
+
+def symlink(file, target):
+    def edit(files):
+        files[file] = Link(target)
 
     return edit
 
@@ -469,6 +485,69 @@ CASES = [
             base="reference"),
     Case("ceph-without-osd-hosts", "[ceph] with no node of the storage role: no replica hint", "CB022",
          (SITE, "replicas = @3, "), [replace(SITE, 'roles = ["control-plane", "storage", "worker"]', 'roles = ["control-plane", "worker"]')]),
+    # --- hostile and careless input (CB100-CB104, and grammars of CB003) ----------------------
+    Case("site-file-link-to-proc", "an instance file that is a link to /proc/self/environ (the CI environment)", "CB100",
+         ("instances/environ.toml", 1, 1), [symlink("instances/environ.toml", "/proc/self/environ")]),
+    Case("site-file-link-outside", "an instance file that is a link out of the site folder", "CB100",
+         ("instances/credentials.toml", 1, 1), [symlink("instances/credentials.toml", "../../../../home/ci/.aws/credentials")]),
+    Case("limit-node-count", "a node range of five million nodes", "CB101",
+         (SITE, "count = @5000000"), [replace(SITE, "\ncount = 3\n", "\ncount = 5000000\n")]),
+    Case("limit-node-number-overflow", "a node range whose numbers run past 32 bits", "CB101",
+         (SITE, "start = @4294967295"), [replace(SITE, "\ncount = 3\n", "\ncount = 3\nstart = 4294967295\n")]),
+    Case("flux-label-instance-name", "an instance name of 55 characters: `instance-<name>` is 64", "CB102",
+         (HUB, 'name = @"physics-hub-' ),
+         [replace(HUB, 'name = "physics-hub"', 'name = "physics-hub-' + "x" * 43 + '"')]),
+    Case("ceph-mon-count-even", "two Ceph monitors", "CB103",
+         (SITE, "mon_count = @2"), [replace(SITE, "mon_count = 3", "mon_count = 2")]),
+    Case("secret-too-large", "a sealed value holding more than the 1 MiB a Secret may hold", "CB104",
+         (HUB, "client_secret = @{ sealed"),
+         [sub(HUB, r'^client_secret = \{ sealed = "[^"]*"',
+              'client_secret = { sealed = "' + base64.b64encode(b"\x02\x00" + bytes(512 + 1024 * 1024 + 1 + 16)).decode() + '"')]),
+    Case("dex-client-id-expands-a-secret", "a Dex connector client_id that Dex would expand to another client's secret", "CB003",
+         (SITE, '"$CLIENT_PHYSICS_HUB_SECRET"'),
+         [replace(SITE, 'client_id = "physics-testbed"', 'client_id = "$CLIENT_PHYSICS_HUB_SECRET"')]),
+    Case("dex-issuer-expands-a-variable", "a Dex issuer with ${...}, which Dex expands in the connectors' redirect URI", "CB003",
+         (SITE, '"https://dex.testbed.physics.example.org/${HOME}"'),
+         [replace(SITE, 'issuer = "https://dex.testbed.physics.example.org"', 'issuer = "https://dex.testbed.physics.example.org/${HOME}"')]),
+    Case("acme-email-adds-a-traefik-flag", "an ACME e-mail with a line that the chart turns into a Traefik flag", "CB003",
+         (SITE, '@"testbed-admins@physics.example.org\\n--api.insecure=true"'),
+         [replace(SITE, 'acme_email = "testbed-admins@physics.example.org"', 'acme_email = "testbed-admins@physics.example.org\\n--api.insecure=true"')]),
+    Case("condor-value-adds-a-config-line", "an HTCondor collector name with a line of configuration (reference site)", "CB003",
+         (SITE, '"Nebraska T2\\nSEC_DEFAULT_AUTHENTICATION = NEVER"'),
+         [replace(SITE, 'collector_name = "Nebraska T2"', 'collector_name = "Nebraska T2\\nSEC_DEFAULT_AUTHENTICATION = NEVER"')],
+         base="reference"),
+    Case("profile-description-html", "a profile description with a script, which KubeSpawner prints as HTML", "CB003",
+         (HUB, '"Coffea <script>'),
+         [replace(HUB, 'description = "Coffea 2025 with', 'description = "Coffea <script>fetch(1)</script> 2025 with')]),
+    Case("home-mount-unsafe-placeholder", "a home mount with a placeholder KubeSpawner fills with the raw user name", "CB003",
+         (HUB, '"/home/{unescaped_username}"'), [replace(HUB, 'mount = "/home/jovyan"', 'mount = "/home/{unescaped_username}"')]),
+    Case("login-service-escape-sequence", "a login button text holding a terminal escape sequence", "CB003",
+         (HUB, '"Campus \\u001b[2J SSO"'), [replace(HUB, 'login_service = "Campus SSO"', 'login_service = "Campus \\u001b[2J SSO"')]),
+    Case("cpu-limit-nan", "a CPU limit of nan (rendered as no limit)", "CB003",
+         (HUB, "limit = @nan"), [replace(HUB, "limit = 4.0", "limit = nan")]),
+    Case("cpu-limit-infinite", "a CPU limit of inf", "CB003",
+         (HUB, "limit = @inf"), [replace(HUB, "limit = 4.0", "limit = inf")]),
+    Case("cpu-guarantee-negative", "a negative CPU guarantee", "CB003",
+         (HUB, "guarantee = @-0.5"), [replace(HUB, "guarantee = 0.5", "guarantee = -0.5")]),
+    Case("home-size-zero", "per-user storage of zero", "CB003",
+         (HUB, 'size = @"0"'), [replace(HUB, 'size = "5Gi"', 'size = "0"')]),
+    Case("memory-limit-infinite", "a memory limit too large for a quantity", "CB003",
+         (HUB, '"1e400"'), [replace(HUB, 'limit = "8Gi"', 'limit = "1e400"')]),
+    Case("sealing-cert-outside-the-site", "a sealing certificate named by a path out of the site folder", "CB003",
+         (SITE, '"../../../etc/ssl/certs/ca-certificates.crt"'),
+         [replace(SITE, 'cert = "kubeseal-testbed.pem"', 'cert = "../../../etc/ssl/certs/ca-certificates.crt"')]),
+    Case("plaintext-secret-bare-word", "a plaintext typed into a secret field without quotes: a syntax error", "CB001",
+         (HUB, "client_secret = @hunter2"),
+         [sub(HUB, r"^client_secret = \{.*\}$", "client_secret = hunter2-typed-bare")],
+         secret="hunter2-typed-bare"),
+    Case("plaintext-secret-unclosed-quote", "a plaintext with its closing quote missing", "CB001",
+         (HUB, 'client_secret = "unclosed-plaintext-secret@'),
+         [sub(HUB, r"^client_secret = \{.*\}$", 'client_secret = "unclosed-plaintext-secret')],
+         secret="unclosed-plaintext-secret"),
+    Case("plaintext-secret-duplicate-key", "a secret field set twice, the second time as plaintext", "CB001",
+         (HUB, "@client_secret = \"dup-"),
+         [sub(HUB, r"^(client_secret = \{.*\})$", '\\1\nclient_secret = "dup-key-plaintext-secret"')],
+         secret="dup-key-plaintext-secret"),
 ]
 
 
@@ -531,7 +610,10 @@ def main():
         for rel, data in files.items():
             p = dest / rel
             p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(data)
+            if isinstance(data, Link):
+                os.symlink(data.target, p)
+            else:
+                p.write_bytes(data)
         origin = {"small": "examples/small-site", "reference": "the reference site", "tenant": "examples/tenant-site"}[case.base]
         lines = [GENERATED, f"# {case.what} (from {origin})", f"code = {toml_string(case.code)}"]
         if case.passes:

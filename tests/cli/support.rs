@@ -365,7 +365,8 @@ pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// Copies a folder recursively (regular files and folders; a test fixture holds nothing else).
+/// Copies a folder recursively: folders, regular files, and symbolic links as links (the
+/// bad-input corpus holds links out of the site, which must stay links).
 #[track_caller]
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
@@ -375,7 +376,12 @@ pub fn copy_dir(from: &Path, to: &Path) {
         let entry = entry.expect("directory entry");
         let path = entry.path();
         let dest = to.join(entry.file_name());
-        if path.is_dir() {
+        let kind = entry.file_type().expect("file type");
+        if kind.is_symlink() {
+            let target = std::fs::read_link(&path).expect("read a link");
+            std::os::unix::fs::symlink(&target, &dest)
+                .unwrap_or_else(|e| panic!("link {}: {e}", dest.display()));
+        } else if kind.is_dir() {
             copy_dir(&path, &dest);
         } else {
             copy_file(&path, &dest);
@@ -414,6 +420,10 @@ pub fn fingerprint(dir: &Path) -> BTreeMap<String, FileState> {
                 .into_owned();
             let bytes = if meta.is_file() {
                 std::fs::read(&path).unwrap_or_default()
+            } else if meta.file_type().is_symlink() {
+                std::fs::read_link(&path)
+                    .map(|t| t.as_os_str().as_encoded_bytes().to_vec())
+                    .unwrap_or_default()
             } else {
                 Vec::new()
             };
