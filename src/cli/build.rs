@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::{Format, Outcome, print_diagnostics, stdout, stopped};
 use crate::check::SchemaLocation;
+use crate::diagnostics::{self as diag, Diagnostic};
 use crate::pipeline::{build, open_schemas};
 use crate::sources::Sources;
 
@@ -16,12 +17,24 @@ pub(crate) fn run(
     format: Format,
 ) -> anyhow::Result<Outcome> {
     let sources = Sources::from_dir(dir)?;
+    let out = out.map_or_else(|| dir.join("out"), Path::to_path_buf);
+    // The output folder is replaced whole: one casa-build does not own is refused (exit 2),
+    // reported with the site's own problems when there are any.
+    let refused: Vec<Diagnostic> = crate::emit::check_owned(&out, Some(dir))
+        .err()
+        .map(|r| Diagnostic::new(diag::OUT_REFUSED, r.to_string()).help(diag::OUT_REFUSED.info().fix))
+        .into_iter()
+        .collect();
     let built = match open_schemas(schemas, dir, &sources).and_then(|s| build(&sources, &s)) {
         Ok(b) => b,
-        Err(diags) => return stopped(&diags, &sources, format),
+        Err(mut diags) => {
+            diags.extend(refused);
+            return stopped(&diags, &sources, format);
+        }
     };
     let mut warnings = built.warnings.clone();
     warnings.extend(super::check::check_cert(dir, &built.site));
+    warnings.extend(refused);
     warnings.sort(&sources);
     if warnings.has_errors() {
         return stopped(&warnings, &sources, format);
@@ -29,7 +42,6 @@ pub(crate) fn run(
     if !warnings.is_empty() {
         print_diagnostics(&warnings, &sources, format)?;
     }
-    let out = out.map_or_else(|| dir.join("out"), Path::to_path_buf);
     let mut stdout = stdout();
     if check {
         let drift = crate::emit::compare(&built.tree, &out)?;

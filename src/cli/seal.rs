@@ -148,6 +148,23 @@ pub(crate) fn seal(
         None => slot.value.map_or(Scope::Strict, |v| v.get_ref().scope),
     };
     let plaintext = read_secret(location)?;
+    // The other values of the same Secret count against its 1 MiB too.
+    let others: usize = slots
+        .iter()
+        .filter(|s| s.namespace == slot.namespace && s.name == slot.name && s.key != slot.key)
+        .filter_map(|s| s.value)
+        .filter_map(|v| crate::site::types::parse_sealed(&v.get_ref().sealed).ok())
+        .map(|b| b.plaintext_len())
+        .sum();
+    let secret = format!("{}/{}", slot.namespace, slot.name);
+    match crate::seal::check_value(&plaintext, &secret, others) {
+        Ok(Some(warning)) => writeln!(std::io::stderr().lock(), "warning: {warning}")?,
+        Ok(None) => {}
+        Err(e) => {
+            writeln!(std::io::stderr().lock(), "error: {e}")?;
+            return Ok(Outcome::Invalid);
+        }
+    }
     let label = scope.label(&slot.namespace, &slot.name);
     let sealed = crate::seal::seal_with_os_rng(cert.public_key(), &label, &plaintext)?;
     let entry = SealedEntry {
@@ -179,8 +196,11 @@ fn read_secret(location: &str) -> anyhow::Result<Vec<u8>> {
         let v = rpassword::prompt_password(format!("value for {location} (not echoed): "))?;
         return Ok(v.into_bytes());
     }
+    // One byte past the largest value a Secret holds is enough to refuse it: a value piped
+    // from `/dev/zero` is not read without end.
     let mut buf = Vec::new();
     std::io::stdin()
+        .take(crate::validate::MAX_SECRET_BYTES as u64 + 1)
         .read_to_end(&mut buf)
         .context("cannot read the value from standard input")?;
     Ok(buf)

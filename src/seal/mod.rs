@@ -17,12 +17,14 @@ pub mod crypto;
 pub mod edit;
 pub mod key;
 mod pem;
+pub mod value;
 #[cfg(test)]
 mod test_support;
 
 pub use cert::{CertError, CertWarning, SealingCert, rfc3339_utc};
 pub use crypto::{SealError, UnsealError, seal, seal_with_os_rng, unseal};
 pub use key::{KeyError, private_key_from_pem};
+pub use value::{ValueError, check_value};
 // rsa 0.10 renamed its key types to `PublicKey`/`PrivateKey` and deprecated the `Rsa…` aliases;
 // re-exporting under the old names keeps call sites readable without the deprecation warning.
 pub use crate::site::types::ciphertext::{SealedBytes, SealedFormatError, parse_sealed};

@@ -33,6 +33,7 @@ mod required_settings;
 mod requirements;
 pub mod sealing_cert;
 mod secret_size;
+pub use secret_size::MAX_SECRET_BYTES;
 mod secrets;
 mod tenant_namespaces;
 mod tenant_scope;

@@ -5,8 +5,9 @@
 //! checks of `support::Cli` (no panic, no signal, nothing written to the working directory),
 //! and a failing run must leave the site folder as it was (no out/, no half-sealed value).
 //!
-//! In `args`, `{schemas}` is the shared schema location, `{certs}` the test certificates and
-//! `{scratch}` an empty folder of the case's own; the site copy is passed as `--site` last.
+//! In `args`, `{schemas}` is the shared schema location, `{certs}` the test certificates,
+//! `{scratch}` an empty folder of the case's own and `{site}` the site copy, which is passed
+//! as `--site` last.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -31,6 +32,8 @@ struct Case {
     /// Breaks the copy (site folder, scratch folder) before the run.
     edit: fn(&Path, &Path),
     stdin: Option<&'static str>,
+    /// Standard input made by the case (too large to write out).
+    stdin_of: Option<fn() -> Vec<u8>>,
     code: i32,
     /// The message must say each of these (on standard error, or standard output for
     /// `build --check`'s list and `secrets list`).
@@ -90,6 +93,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["error[CB141]", "/nowhere (from --schemas) does not exist"],
         never: &[],
@@ -100,6 +104,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |_, scratch| put(scratch, "schemas-of-something/a.json", b"{}"),
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &[
             "error[CB141]",
@@ -114,6 +119,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |_, scratch| put(scratch, "schemas.tar", b"not a folder"),
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &[
             "error[CB141]",
@@ -133,6 +139,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &[
             "error[CB141]",
@@ -153,6 +160,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &[
             "error[CB141]",
@@ -169,6 +177,7 @@ static CASES: &[Case] = &[
             put(scratch, "charts/traefik/values.schema.json", b"{}");
         },
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &[
             "error[CB141]",
@@ -190,6 +199,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &[
             "error[CB006]",
@@ -213,6 +223,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &[
             "error[CB141]",
@@ -233,6 +244,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB050]", "syntax error", "dex/namespace.yaml.j2:4"],
         never: &[],
@@ -249,6 +261,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB050]", "`site.dex.namepsace` is undefined"],
         never: &[],
@@ -259,6 +272,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| put(site, "templates/dex/extra.yaml.j2", b"key: [unclosed\n"),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &[
             "error[CB050]",
@@ -273,6 +287,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| put(site, "templates/dex/extra.yaml.j2", b"data:\n  a: b\n"),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB050]", "without apiVersion, kind and metadata.name"],
         never: &[],
@@ -289,6 +304,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB051]", "Namespace dex is generated twice"],
         never: &[],
@@ -305,6 +321,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &[
             "error[CB053]",
@@ -325,6 +342,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB052]", "ConfigMap dex/g", "'bogus' was unexpected"],
         never: &[],
@@ -335,6 +353,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: cut_ciphertext,
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &[
             "error[CB042]",
@@ -350,6 +369,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| std::fs::remove_file(site.join("kubeseal-testbed.pem")).expect("rm"),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB043]", "cannot read the sealing certificate"],
         never: &[],
@@ -360,6 +380,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| copy_cert("expired.crt", &site.join("kubeseal-testbed.pem")),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &[
             "error[CB043]",
@@ -373,6 +394,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| copy_cert("ec-p256.crt", &site.join("kubeseal-testbed.pem")),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB043]", "sealing needs an RSA key"],
         never: &[],
@@ -383,6 +405,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| copy_cert("rsa1024.crt", &site.join("kubeseal-testbed.pem")),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB043]", "1024-bit RSA key; at least 2048 bits"],
         never: &[],
@@ -393,6 +416,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| replace(site, "site.toml", BROKEN_TOML.0, BROKEN_TOML.1),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB001]", "invalid TOML", "site.toml:"],
         never: &[],
@@ -409,6 +433,7 @@ static CASES: &[Case] = &[
         on: On::Nothing,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["error[CB140]", "no site folder at", "--site DIR"],
         never: &[],
@@ -419,6 +444,7 @@ static CASES: &[Case] = &[
         on: On::Nothing,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["error[CB140]", "no site.toml in"],
         never: &[],
@@ -429,6 +455,7 @@ static CASES: &[Case] = &[
         on: On::Nothing,
         edit: |_, scratch| put(scratch, "flatiron.toml", b"[site]\n"),
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &[
             "error[CB140]",
@@ -443,6 +470,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| std::fs::create_dir(site.join("instances/folder.toml")).expect("mkdir"),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &[
             "error[CB100]",
@@ -459,6 +487,7 @@ static CASES: &[Case] = &[
                 .expect("symlink")
         },
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &[
             "error[CB100]",
@@ -479,6 +508,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |_, scratch| put(scratch, "a-file", b"not a folder"),
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["error: cannot write the tree next to", "a-file/out"],
         never: &[],
@@ -496,6 +526,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 1,
         says: &["missing  ", "is out of date: run `casa-build build`"],
         never: &[],
@@ -506,6 +537,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 64,
         says: &["invalid value 'yaml' for '--format <FORMAT>'"],
         never: &[],
@@ -517,6 +549,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &[
             "certificate key type is EC",
@@ -531,6 +564,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &["certificate expired on 2020-01-02T00:00:00Z"],
         never: &[],
@@ -541,6 +575,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &["1024-bit RSA key; at least 2048 bits are required"],
         never: &[],
@@ -551,6 +586,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |_, scratch| put(scratch, "cert.pem", b"this is not a certificate\n"),
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &["no PEM CERTIFICATE block found"],
         never: &[],
@@ -567,6 +603,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &["the CERTIFICATE block is not valid PEM", "not base64"],
         never: &[],
@@ -581,6 +618,7 @@ static CASES: &[Case] = &[
             put(scratch, "cert.pem", cut.as_bytes());
         },
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &["not valid PEM", "cut short"],
         never: &[],
@@ -597,6 +635,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &["not an X.509 certificate", "kubeseal --fetch-cert"],
         never: &[],
@@ -607,6 +646,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: Some("value"),
+        stdin_of: None,
         code: 3,
         says: &["cannot read the certificate", "Is a directory"],
         never: &[],
@@ -617,6 +657,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: Some("value"),
+        stdin_of: None,
         code: 3,
         says: &["cannot read the certificate", "none.pem", "No such file"],
         never: &[],
@@ -627,6 +668,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| std::fs::remove_file(site.join("kubeseal-testbed.pem")).expect("rm"),
         stdin: Some("value"),
+        stdin_of: None,
         code: 3,
         says: &["cannot read the certificate", "kubeseal-testbed.pem"],
         never: &[],
@@ -637,6 +679,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &[
             "is not a secret of this site",
@@ -651,6 +694,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &["`instances/no-such-hub.toml#auth.client_secret` is not a secret of this site"],
         never: &[],
@@ -661,6 +705,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &["is not a secret of this site"],
         never: &[],
@@ -671,6 +716,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: Some("value"),
+        stdin_of: None,
         code: 64,
         says: &["invalid value 'global' for '--scope <SCOPE>'", "strict"],
         never: &[],
@@ -681,6 +727,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| replace(site, "site.toml", BROKEN_TOML.0, BROKEN_TOML.1),
         stdin: Some("value"),
+        stdin_of: None,
         code: 2,
         says: &["error[CB001]", "invalid TOML"],
         never: &[],
@@ -691,6 +738,7 @@ static CASES: &[Case] = &[
         on: On::Nothing,
         edit: keep,
         stdin: Some("value"),
+        stdin_of: None,
         code: 3,
         says: &["error[CB140]", "no site folder at"],
         never: &[],
@@ -702,6 +750,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: cut_ciphertext,
         stdin: None,
+        stdin_of: None,
         code: 0,
         says: &["malformed instances/physics-hub.toml#auth.client_secret"],
         never: &[CUT_CIPHERTEXT],
@@ -712,6 +761,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| replace(site, "site.toml", BROKEN_TOML.0, BROKEN_TOML.1),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB001]", "invalid TOML", "site.toml:"],
         never: &[],
@@ -728,6 +778,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &[
             "error[CB001]",
@@ -741,6 +792,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| replace(site, "site.toml", "[site]", "[site]\nsecretz = 1"),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["secretz"],
         never: &[],
@@ -751,6 +803,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: |site, _| std::fs::create_dir(site.join("instances/folder.toml")).expect("mkdir"),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB100]", "instances/folder.toml is a folder"],
         never: &[],
@@ -761,6 +814,7 @@ static CASES: &[Case] = &[
         on: On::Nothing,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["error[CB140]", "no site folder at"],
         never: &[],
@@ -771,6 +825,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 64,
         says: &["invalid value 'yaml' for '--format <FORMAT>'"],
         never: &[],
@@ -782,6 +837,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["is not inside a git repository"],
         never: &[],
@@ -792,6 +848,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["unknown revision \"no-such-branch\""],
         never: &[],
@@ -802,6 +859,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["unknown revision \"HEAD~3\""],
         never: &[],
@@ -820,6 +878,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["unknown revision \"no-such-tag\""],
         never: &[],
@@ -830,6 +889,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: |site, _| replace(site, "site.toml", BROKEN_TOML.0, BROKEN_TOML.1),
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB001]", "invalid TOML"],
         never: &[],
@@ -840,6 +900,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &[
             "error: the site at head (working tree) cannot be checked",
@@ -854,6 +915,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 64,
         says: &["--base <REV>"],
         never: &[],
@@ -864,6 +926,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 64,
         says: &["cannot be used with '--live'"],
         never: &[],
@@ -882,6 +945,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["cannot read kubeconfig", "no-kubeconfig", "No such file"],
         never: &[],
@@ -905,6 +969,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["cannot parse kubeconfig", "at line 3, column 11"],
         never: &[],
@@ -922,6 +987,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["cannot read kubeconfig", "Is a directory"],
         never: &[],
@@ -945,6 +1011,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["sets no current-context: give --context, one of: (none)"],
         never: &[],
@@ -970,6 +1037,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &[
             "context \"nope\" is not in kubeconfig",
@@ -999,6 +1067,7 @@ static CASES: &[Case] = &[
             )
         },
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["https://127.0.0.1:1"],
         never: &["not-a-real-token"],
@@ -1023,6 +1092,7 @@ static CASES: &[Case] = &[
             replace(site, "site.toml", BROKEN_TOML.0, BROKEN_TOML.1);
         },
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB001]", "invalid TOML"],
         never: &[],
@@ -1034,6 +1104,7 @@ static CASES: &[Case] = &[
         on: On::Small,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["is not inside a git repository"],
         never: &[],
@@ -1050,6 +1121,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["nowhere is not inside a git repository"],
         never: &[],
@@ -1063,6 +1135,7 @@ static CASES: &[Case] = &[
             stage(site, "site.toml");
         },
         stdin: None,
+        stdin_of: None,
         code: 2,
         says: &["error[CB001]", "invalid TOML"],
         never: &[],
@@ -1073,6 +1146,7 @@ static CASES: &[Case] = &[
         on: On::Nothing,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 64,
         says: &["unrecognized subcommand 'biuld'"],
         never: &[],
@@ -1083,6 +1157,7 @@ static CASES: &[Case] = &[
         on: On::Repo,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 64,
         says: &["unexpected argument '--bse'"],
         never: &[],
@@ -1093,6 +1168,7 @@ static CASES: &[Case] = &[
         on: On::Nothing,
         edit: keep,
         stdin: None,
+        stdin_of: None,
         code: 64,
         says: &["no diagnostic code CB999", "the codes are CB001"],
         never: &[],
@@ -1103,8 +1179,315 @@ static CASES: &[Case] = &[
         on: On::Nothing,
         edit: |_, scratch| put(scratch, "a-file", b"not a folder"),
         stdin: None,
+        stdin_of: None,
         code: 3,
         says: &["cannot create", "a-file/schemas"],
+        never: &[],
+    },
+    // ---- hostile input: what the site reads, where the tree is written ----
+    Case {
+        name: "build-out-is-the-site-folder",
+        args: &["build", "--schemas", "{schemas}", "--out", "{site}"],
+        on: On::Small,
+        edit: keep,
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &[
+            "error[CB057]",
+            "is the site folder or a folder holding it; the output folder is replaced whole, so the site would be deleted",
+            "never the site folder, an ancestor of it",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "build-out-is-an-ancestor-of-the-site",
+        args: &["build", "--schemas", "{schemas}", "--out", "{site}/.."],
+        on: On::Small,
+        edit: keep,
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB057]", "is the site folder or a folder holding it"],
+        never: &[],
+    },
+    Case {
+        name: "build-out-is-a-git-checkout",
+        args: &["build", "--schemas", "{schemas}", "--out", "{scratch}/checkout"],
+        on: On::Small,
+        edit: |_, scratch| {
+            put(scratch, "checkout/README.md", b"someone's repository\n");
+            git2::Repository::init(scratch.join("checkout")).expect("git init");
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &[
+            "error[CB057]",
+            "holds files casa-build did not write (.git/",
+            "so they would be deleted",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "build-out-inside-dot-git",
+        args: &["build", "--schemas", "{schemas}", "--out", "{scratch}/.git/objects/out"],
+        on: On::Small,
+        edit: |_, scratch| {
+            git2::Repository::init(scratch).expect("git init");
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB057]", "is inside a git repository's .git folder"],
+        never: &[],
+    },
+    Case {
+        name: "build-out-is-a-symbolic-link",
+        args: &["build", "--schemas", "{schemas}", "--out", "{scratch}/out"],
+        on: On::Small,
+        edit: |_, scratch| {
+            put(scratch, "elsewhere/keep.txt", b"kept\n");
+            std::os::unix::fs::symlink(scratch.join("elsewhere"), scratch.join("out"))
+                .expect("symlink");
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB057]", "is a symbolic link (to ", "elsewhere)"],
+        never: &[],
+    },
+    Case {
+        name: "build-out-is-a-file",
+        args: &["build", "--schemas", "{schemas}", "--out", "{scratch}/out"],
+        on: On::Small,
+        edit: |_, scratch| put(scratch, "out", b"not a folder\n"),
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB057]", "/out is not a folder"],
+        never: &[],
+    },
+    Case {
+        name: "build-out-holds-other-files",
+        args: &["build", "--schemas", "{schemas}", "--out", "{scratch}/docs"],
+        on: On::Small,
+        edit: |_, scratch| put(scratch, "docs/notes.txt", b"mine\n"),
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB057]", "holds files casa-build did not write (notes.txt)"],
+        never: &[],
+    },
+    Case {
+        name: "build-check-out-is-a-symbolic-link",
+        args: &["build", "--check", "--schemas", "{schemas}", "--out", "{scratch}/out"],
+        on: On::Small,
+        edit: |_, scratch| {
+            std::os::unix::fs::symlink("/", scratch.join("out")).expect("symlink");
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB057]", "is a symbolic link (to /)"],
+        never: &[],
+    },
+    Case {
+        name: "build-template-object-named-out-of-its-folder",
+        args: &["build", "--schemas", "{schemas}"],
+        on: On::Small,
+        edit: |site, _| {
+            put(
+                site,
+                "templates/dex/escape.yaml.j2",
+                b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: /../../../escaped\n  namespace: dex\n",
+            )
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &[
+            "error[CB055]",
+            "ConfigMap dex//../../../escaped (from dex/escape.yaml.j2) cannot be written to out/",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "build-template-objects-on-one-file",
+        args: &["build", "--schemas", "{schemas}"],
+        on: On::Small,
+        edit: |site, _| {
+            put(
+                site,
+                "templates/dex/twice.yaml.j2",
+                b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: dex\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: traefik\n",
+            )
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &[
+            "error[CB056]",
+            "ConfigMap dex/settings (from dex/twice.yaml.j2) and ConfigMap traefik/settings (from dex/twice.yaml.j2) would both be out/dex/configmap-settings.yaml",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "build-instance-is-a-fifo",
+        args: &["build", "--schemas", "{schemas}"],
+        on: On::Small,
+        edit: |site, _| {
+            let ok = std::process::Command::new("mkfifo")
+                .arg(site.join("instances/pipe.toml"))
+                .status()
+                .expect("mkfifo");
+            assert!(ok.success());
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB100]", "instances/pipe.toml is a FIFO, not a regular file"],
+        never: &[],
+    },
+    Case {
+        name: "build-instance-links-to-dev-zero",
+        args: &["build", "--schemas", "{schemas}"],
+        on: On::Small,
+        edit: |site, _| {
+            std::os::unix::fs::symlink("/dev/zero", site.join("instances/zero.toml"))
+                .expect("symlink")
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB100]", "is a symbolic link to /dev/zero, outside the site folder"],
+        never: &[],
+    },
+    Case {
+        name: "build-template-links-to-a-credentials-file",
+        args: &["build", "--schemas", "{schemas}"],
+        on: On::Small,
+        edit: |site, scratch| {
+            put(scratch, "credentials", b"aws_secret_access_key = planted-template-secret\n");
+            std::fs::create_dir_all(site.join("templates/dex")).expect("mkdir");
+            std::os::unix::fs::symlink(
+                scratch.join("credentials"),
+                site.join("templates/dex/namespace.yaml.j2"),
+            )
+            .expect("symlink")
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &[
+            "error[CB100]",
+            "templates/dex/namespace.yaml.j2 is a symbolic link to",
+            "outside the site folder",
+        ],
+        never: &["planted-template-secret"],
+    },
+    Case {
+        name: "build-instance-larger-than-the-cap",
+        args: &["build", "--schemas", "{schemas}"],
+        on: On::Small,
+        edit: |site, _| {
+            let mut text = b"# padding\n".repeat(419_431);
+            text.truncate(4 * 1024 * 1024 + 1);
+            put(site, "instances/huge.toml", &text);
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &[
+            "error[CB101]",
+            "instances/huge.toml is 4194305 bytes; a site file may have at most 4194304",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "build-too-many-instances",
+        args: &["build", "--schemas", "{schemas}"],
+        on: On::Small,
+        edit: |site, _| {
+            for i in 0..1_001 {
+                put(site, &format!("instances/i-{i:04}.toml"), b"");
+            }
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB101]", "instances holds more than 1000 instance files"],
+        never: &[],
+    },
+    Case {
+        name: "seal-value-over-one-mebibyte",
+        args: &["seal", LOCATION],
+        on: On::Small,
+        edit: keep,
+        stdin: None,
+        stdin_of: Some(|| vec![b'x'; 1024 * 1024 + 1]),
+        code: 2,
+        says: &[
+            "error: the value has more than 1048576 bytes, the most a Secret holds",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "seal-empty-value",
+        args: &["seal", LOCATION],
+        on: On::Small,
+        edit: keep,
+        stdin: Some(""),
+        stdin_of: None,
+        code: 2,
+        says: &["error: the value is empty"],
+        never: &[],
+    },
+    Case {
+        name: "diff-base-with-a-link-to-proc",
+        args: &["diff", "--base", "HEAD", "--schemas", "{schemas}"],
+        on: On::Repo,
+        edit: |site, _| {
+            std::os::unix::fs::symlink("/proc/self/environ", site.join("instances/env.toml"))
+                .expect("symlink");
+            commit_all_again(site);
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &[
+            "the site at base (HEAD",
+            "error[CB100]: instances/env.toml is a symbolic link to /proc/self/environ, outside the site folder",
+        ],
+        never: &[],
+    },
+    Case {
+        name: "commit-out-is-a-symbolic-link",
+        args: &["commit", "--schemas", "{schemas}"],
+        on: On::Repo,
+        edit: |site, scratch| {
+            std::fs::create_dir_all(scratch.join("elsewhere")).expect("mkdir");
+            std::os::unix::fs::symlink(scratch.join("elsewhere"), site.join("out"))
+                .expect("symlink");
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB057]", "out is a symbolic link"],
+        never: &[],
+    },
+    Case {
+        name: "commit-stale-index-lock",
+        args: &["commit", "--schemas", "{schemas}"],
+        on: On::Repo,
+        edit: |site, _| put(site, ".git/index.lock", b""),
+        stdin: None,
+        stdin_of: None,
+        code: 3,
+        says: &[
+            "refusing to commit: ",
+            ".git/index.lock exists: another git process is working in this repository, or one was killed",
+        ],
         never: &[],
     },
 ];
@@ -1120,6 +1503,24 @@ fn stage(dir: &Path, rel: &str) {
     let mut index = repo.index().expect("index");
     index.add_path(Path::new(rel)).expect("git add");
     index.write().expect("write the index");
+}
+
+/// Commits every change of the work tree at `dir` (links included) on top of HEAD.
+#[track_caller]
+fn commit_all_again(dir: &Path) {
+    let repo = git2::Repository::open(dir).expect("a repository");
+    let mut index = repo.index().expect("index");
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .expect("git add");
+    index.write().expect("write the index");
+    let tree = repo
+        .find_tree(index.write_tree().expect("write the tree"))
+        .expect("the tree");
+    let who = git2::Signature::now("Corpus Tests", "corpus@example.org").expect("signature");
+    let parent = repo.head().expect("HEAD").peel_to_commit().expect("a commit");
+    repo.commit(Some("HEAD"), &who, &who, "more", &tree, &[&parent])
+        .expect("commit");
 }
 
 /// Commits every file of `dir` as the first commit of a new repository there.
@@ -1139,8 +1540,9 @@ fn commit_all(dir: &Path) {
         .expect("commit");
 }
 
-fn expand(arg: &str, scratch: &Path) -> String {
-    arg.replace(
+fn expand(arg: &str, scratch: &Path, site: Option<&Path>) -> String {
+    let site = site.map_or_else(String::new, |s| s.display().to_string());
+    arg.replace("{site}", &site).replace(
         "{schemas}",
         &path("../shared/schemas").display().to_string(),
     )
@@ -1168,11 +1570,15 @@ fn run_case(case: &Case) {
     } else {
         (case.edit)(scratch.path(), scratch.path());
     }
+    let site = (case.on != On::Nothing).then(|| cli.site_dir().to_path_buf());
     for a in case.args {
-        cli = cli.arg(expand(a, scratch.path()));
+        cli = cli.arg(expand(a, scratch.path(), site.as_deref()));
     }
     if let Some(input) = case.stdin {
         cli = cli.stdin(input);
+    }
+    if let Some(make) = case.stdin_of {
+        cli = cli.stdin(make());
     }
     for n in case.never {
         cli = cli.never_prints(*n);

@@ -317,3 +317,33 @@ fn seal_refuses_an_unknown_location_and_lists_the_valid_ones() {
         .never_prints(PLAINTEXT)
         .run();
 }
+
+#[test]
+fn a_trailing_newline_is_sealed_with_a_warning_and_the_largest_value_fits() {
+    let cli = Cli::new().site(SMALL_SITE);
+    let run = cli
+        .args(["seal", HUB_SECRET])
+        .stdin(format!("{PLAINTEXT}\n"))
+        .code(0)
+        .never_prints(PLAINTEXT)
+        .stderr_has("warning: the value ends with a newline, which is sealed with it")
+        .stderr_has("printf %s")
+        .run();
+    assert_eq!(
+        open(run.site_dir(), HUB_SECRET, &fixture_key(SMALL_KEY)),
+        format!("{PLAINTEXT}\n")
+    );
+    // Exactly 1 MiB is what a Secret holds: sealed, and the site still checks.
+    let cli = Cli::new().site(SMALL_SITE);
+    let run = cli
+        .args(["seal", HUB_SECRET])
+        .stdin(vec![b'x'; 1024 * 1024])
+        .code(0)
+        .run();
+    Cli::new()
+        .arg("check")
+        .arg("--site")
+        .arg(run.site_dir())
+        .code(0)
+        .run();
+}
