@@ -570,4 +570,118 @@ mod tests {
         assert_eq!(f.line_col(5), (2, 2));
         assert_eq!(f.line_col(100), (3, 1));
     }
+
+    fn site() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(SITE_FILE), "site").unwrap();
+        std::fs::create_dir(dir.path().join(INSTANCES_DIR)).unwrap();
+        dir
+    }
+
+    fn refusals(s: &Sources) -> Vec<(String, Refusal)> {
+        s.refused
+            .iter()
+            .map(|r| (r.path.clone(), r.reason.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn links_are_followed_only_inside_the_site() {
+        use std::os::unix::fs::symlink;
+        let dir = site();
+        let inst = dir.path().join(INSTANCES_DIR);
+        std::fs::create_dir(dir.path().join("shared")).unwrap();
+        std::fs::write(dir.path().join("shared/hub.toml"), "inside").unwrap();
+        symlink("../shared/hub.toml", inst.join("a.toml")).unwrap();
+        symlink("/proc/self/environ", inst.join("b.toml")).unwrap();
+        symlink("../../elsewhere.toml", inst.join("c.toml")).unwrap();
+        symlink("missing.toml", inst.join("d.toml")).unwrap();
+        symlink("e.toml", inst.join("e.toml")).unwrap();
+        let s = Sources::from_dir(dir.path()).unwrap();
+        let a = s.find("instances/a.toml").unwrap();
+        assert_eq!(s.get(a).unwrap().text, "inside");
+        assert_eq!(
+            refusals(&s),
+            [
+                (
+                    "instances/b.toml".to_owned(),
+                    Refusal::LinkOutside {
+                        target: "/proc/self/environ".into()
+                    }
+                ),
+                (
+                    "instances/c.toml".to_owned(),
+                    Refusal::LinkOutside {
+                        target: "../../elsewhere.toml".into()
+                    }
+                ),
+                (
+                    "instances/d.toml".to_owned(),
+                    Refusal::LinkDangling {
+                        target: "missing.toml".into()
+                    }
+                ),
+                ("instances/e.toml".to_owned(), Refusal::LinkLoop),
+            ]
+        );
+        // A refused file has a place, with no text, and nothing of the target is kept.
+        let b = s.find("instances/b.toml").unwrap();
+        assert_eq!(s.get(b).unwrap().text, "");
+    }
+
+    #[test]
+    fn only_regular_files_of_bounded_size_are_read() {
+        let dir = site();
+        let inst = dir.path().join(INSTANCES_DIR);
+        std::fs::create_dir(inst.join("folder.toml")).unwrap();
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(inst.join("pipe.toml"))
+            .status()
+            .unwrap();
+        assert!(fifo.success());
+        let big = vec![b'#'; MAX_FILE_BYTES as usize + 1];
+        std::fs::write(inst.join("z-big.toml"), big).unwrap();
+        std::fs::write(inst.join("y-max.toml"), vec![b'#'; MAX_FILE_BYTES as usize]).unwrap();
+        let s = Sources::from_dir(dir.path()).unwrap();
+        assert_eq!(
+            refusals(&s),
+            [
+                (
+                    "instances/folder.toml".to_owned(),
+                    Refusal::NotRegular { kind: "a folder" }
+                ),
+                (
+                    "instances/pipe.toml".to_owned(),
+                    Refusal::NotRegular { kind: "a FIFO" }
+                ),
+                (
+                    "instances/z-big.toml".to_owned(),
+                    Refusal::TooLarge {
+                        bytes: MAX_FILE_BYTES + 1
+                    }
+                ),
+            ]
+        );
+        assert!(s.find("instances/y-max.toml").is_some_and(|f| s.refusal(f).is_none()));
+    }
+
+    #[test]
+    fn too_many_instances_are_refused_before_any_is_read() {
+        let dir = site();
+        for i in 0..=MAX_INSTANCES {
+            std::fs::write(dir.path().join(format!("instances/{i}.toml")), "").unwrap();
+        }
+        let s = Sources::from_dir(dir.path()).unwrap();
+        assert_eq!(s.files().count(), 1);
+        assert_eq!(
+            refusals(&s),
+            [(
+                "instances".to_owned(),
+                Refusal::TooMany {
+                    what: "instance files",
+                    limit: MAX_INSTANCES
+                }
+            )]
+        );
+    }
 }

@@ -12,6 +12,7 @@ use crate::diagnostics::{Diagnostics, render_human};
 use crate::diff::git::SiteRepo;
 use crate::diff::{MARKDOWN_CAP, Report, Side, Stale, report, stale_files};
 use crate::pipeline::{Build, build, open_schemas, schema_locations};
+use crate::redact::escape_controls;
 use crate::sources::Sources;
 
 pub(crate) struct Options<'a> {
@@ -87,8 +88,10 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
     };
     let output_name = o.output.map(|p| p.display().to_string());
     let (shown, full) = match o.format {
+        // What people read has its control characters escaped (a value of an object may
+        // hold one; YAML quotes it, but a report is not only YAML).
         DiffFormat::Text => {
-            let t = report::text(&report);
+            let t = escape_controls(&report::text(&report)).into_owned();
             (t.clone(), t)
         }
         DiffFormat::Json => {
@@ -96,8 +99,9 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
             (j.clone(), j)
         }
         DiffFormat::Markdown => (
-            report::markdown(&report, MARKDOWN_CAP, output_name.as_deref()),
-            report::markdown(&report, usize::MAX, None),
+            escape_controls(&report::markdown(&report, MARKDOWN_CAP, output_name.as_deref()))
+                .into_owned(),
+            escape_controls(&report::markdown(&report, usize::MAX, None)).into_owned(),
         ),
     };
     stdout().write_all(shown.as_bytes())?;

@@ -104,7 +104,10 @@ pub fn main() -> ExitCode {
     match run(args) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(e) => {
-            let _ = writeln!(stderr(), "error: {e:#}");
+            // The one redaction step: a URL's user-info, and control characters a path or a
+            // server's message may hold, never reach the terminal raw.
+            let message = crate::redact::Redactor::default().for_terminal(&format!("{e:#}"));
+            let _ = writeln!(stderr(), "error: {message}");
             ExitCode::from(Outcome::Environment.code())
         }
     }

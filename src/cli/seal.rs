@@ -93,7 +93,11 @@ pub(crate) fn seal(
     let slots = secret_slots(&site);
     let Some(slot) = slots.iter().find(|s| s.location == location) else {
         let mut err = super::stderr();
-        writeln!(err, "error: `{location}` is not a secret of this site")?;
+        writeln!(
+            err,
+            "error: `{}` is not a secret of this site",
+            crate::redact::escape_controls(location)
+        )?;
         writeln!(err, "  = help: the locations are:")?;
         for s in &slots {
             writeln!(err, "      {}", s.location)?;

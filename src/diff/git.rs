@@ -559,4 +559,99 @@ mod tests {
             Err(GitError::NoSiteFile { .. })
         ));
     }
+
+    /// Commits a symbolic link at `path` pointing at `target`.
+    fn commit_link(repo: &Repository, path: &str, target: &str) {
+        let mut index = repo.index().unwrap();
+        let id = repo.blob(target.as_bytes()).unwrap();
+        let entry = git2::IndexEntry {
+            ctime: git2::IndexTime::new(0, 0),
+            mtime: git2::IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode: 0o120000,
+            uid: 0,
+            gid: 0,
+            file_size: 0,
+            id,
+            flags: path.len() as u16,
+            flags_extended: 0,
+            path: path.as_bytes().to_vec(),
+        };
+        index.add(&entry).unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = Signature::now("t", "t@example.org").unwrap();
+        let parent = repo.head().unwrap().peel_to_commit().unwrap();
+        repo.commit(Some("HEAD"), &sig, &sig, "link", &tree, &[&parent])
+            .unwrap();
+    }
+
+    #[test]
+    fn links_in_git_follow_the_rules_of_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        commit_files(
+            &repo,
+            &[
+                ("site/site.toml", "one"),
+                ("site/shared/hub.toml", "inside"),
+                ("secrets.env", "TOKEN=x"),
+            ],
+        );
+        commit_link(&repo, "site/instances/a.toml", "../shared/hub.toml");
+        commit_link(&repo, "site/instances/b.toml", "/proc/self/environ");
+        commit_link(&repo, "site/instances/c.toml", "../../secrets.env");
+        commit_link(&repo, "site/instances/d.toml", "gone.toml");
+        commit_link(&repo, "site/instances/e.toml", "e.toml");
+        let site = SiteRepo::open(&dir.path().join("site")).unwrap();
+        let s = site.sources(&site.resolve("HEAD").unwrap()).unwrap();
+        let a = s.find("instances/a.toml").unwrap();
+        assert_eq!(s.get(a).unwrap().text, "inside");
+        let refused: Vec<(String, Refusal)> = s
+            .refused
+            .iter()
+            .map(|r| (r.path.clone(), r.reason.clone()))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                (
+                    "instances/b.toml".to_owned(),
+                    Refusal::LinkOutside {
+                        target: "/proc/self/environ".into()
+                    }
+                ),
+                (
+                    "instances/c.toml".to_owned(),
+                    Refusal::LinkOutside {
+                        target: "../../secrets.env".into()
+                    }
+                ),
+                (
+                    "instances/d.toml".to_owned(),
+                    Refusal::LinkDangling {
+                        target: "site/instances/gone.toml".into()
+                    }
+                ),
+                ("instances/e.toml".to_owned(), Refusal::LinkLoop),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_large_blob_is_refused_by_its_size_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let big = "#".repeat(MAX_FILE_BYTES as usize + 1);
+        commit_files(&repo, &[("site.toml", "s"), ("instances/big.toml", &big)]);
+        let site = SiteRepo::open(dir.path()).unwrap();
+        let s = site.sources(&site.resolve("HEAD").unwrap()).unwrap();
+        assert_eq!(
+            s.refused[0].reason,
+            Refusal::TooLarge {
+                bytes: MAX_FILE_BYTES + 1
+            }
+        );
+    }
 }

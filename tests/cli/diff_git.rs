@@ -22,9 +22,26 @@ impl GitSite {
     /// The reference site's files (templates are embedded, out/ is left out), committed.
     #[track_caller]
     pub(crate) fn reference() -> Self {
+        Self::of(".", &["site.toml", "instances", "kubeseal-flatiron.pem"])
+    }
+
+    /// Another site of the repository (`examples/small-site`), committed.
+    #[track_caller]
+    pub(crate) fn reference_of(site: &str) -> Self {
+        let names: Vec<String> = std::fs::read_dir(path(site))
+            .expect("the site folder")
+            .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "out")
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        Self::of(site, &names)
+    }
+
+    #[track_caller]
+    fn of(site: &str, names: &[&str]) -> Self {
         let dir = tempdir();
-        for name in ["site.toml", "instances", "kubeseal-flatiron.pem"] {
-            let from = path(name);
+        for name in names {
+            let from = path(site).join(name);
             let to = dir.path().join(name);
             if from.is_dir() {
                 crate::support::copy_dir(&from, &to);

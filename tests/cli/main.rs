@@ -26,6 +26,10 @@
 //!   case, no panic, nothing written.
 //! - `init`: `casa-build init`: a new site that checks and builds at once, its schema
 //!   lines, its example instance, refused answers and folders.
+//! - `secret_scan`: secrets planted where a pull request or a careless edit puts them (broken
+//!   secret lines, a base commit, the environment behind a link, a template linked to a
+//!   credentials file, kubeconfig credentials): no command prints one, no report file or
+//!   out/ holds one.
 //! - `crash`: builds killed with SIGKILL while writing out/: old tree or new, never a mix.
 //! - `properties`: proptest over generated sites: determinism, the diff of a build with itself.
 
@@ -45,6 +49,7 @@ mod init;
 mod properties;
 mod schema;
 mod seal;
+mod secret_scan;
 // The synthetic-site generator shared with `gen-site` and the benchmarks.
 #[allow(dead_code)]
 #[path = "../../examples/synthetic/mod.rs"]

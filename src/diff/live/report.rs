@@ -142,11 +142,12 @@ impl Report {
         }
     }
 
-    /// The report in `form`, every credential the run met redacted.
+    /// The report in `form`, every credential the run met redacted, and control characters
+    /// escaped in the forms people read.
     pub fn render(&self, form: Form) -> String {
         match form {
-            Form::Text => self.redactor.redact(&text(self)),
-            Form::Markdown => self.redactor.redact(&markdown(self)),
+            Form::Text => self.redactor.for_terminal(&text(self)),
+            Form::Markdown => self.redactor.for_terminal(&markdown(self)),
             Form::Json => {
                 let mut v = json(self);
                 redact_value(&mut v, &self.redactor);
