@@ -454,12 +454,12 @@ impl CommitRepo {
                 path: given.to_path_buf(),
             });
         }
-        let rel = full
-            .strip_prefix(&self.workdir)
-            .map_err(|_| crate::worktree::WorktreeError::Outside {
+        let rel = full.strip_prefix(&self.workdir).map_err(|_| {
+            crate::worktree::WorktreeError::Outside {
                 path: full.clone(),
                 workdir: self.workdir.clone(),
-            })?;
+            }
+        })?;
         Ok(rel
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -575,7 +575,10 @@ impl CommitRepo {
     /// repository's hooks and signing. Returns the new commit and the tree git committed
     /// (a pre-commit hook may have changed what is staged).
     pub fn run_git_commit(&self, tree: Oid, message: &str) -> Result<(Oid, Oid), CommitError> {
-        let tree = self.repo.find_tree(tree).map_err(git("read the commit's tree"))?;
+        let tree = self
+            .repo
+            .find_tree(tree)
+            .map_err(git("read the commit's tree"))?;
         let dir = self.repo.path();
         let index_path = dir.join(format!("casa-build-index.{}", std::process::id()));
         let _cleanup = Removes(vec![
@@ -638,7 +641,10 @@ impl CommitRepo {
         commit: Oid,
         paths: &[String],
     ) -> Result<(), CommitError> {
-        let commit = self.repo.find_commit(commit).map_err(git("read the new commit"))?;
+        let commit = self
+            .repo
+            .find_commit(commit)
+            .map_err(git("read the new commit"))?;
         let tree = commit.tree().map_err(git("read the new commit"))?;
         let dir = self.repo.path();
         let copy = dir.join(format!("casa-build-index.{}.next", std::process::id()));
@@ -890,7 +896,10 @@ mod tests {
         index.write().unwrap();
         std::fs::write(dir.path().join("site.toml"), "unstaged").unwrap();
         let lock = r.lock_index().unwrap();
-        assert!(matches!(r.lock_index(), Err(CommitError::IndexLocked { .. })));
+        assert!(matches!(
+            r.lock_index(),
+            Err(CommitError::IndexLocked { .. })
+        ));
         let (source, paths) = r.source_tree(&Include::Staged).unwrap();
         assert!(paths.is_empty());
         assert_eq!(r.source_changes(source).unwrap(), ["site.toml"]);
@@ -901,7 +910,11 @@ mod tests {
         r.write_index(lock, commit, &paths).unwrap();
         assert_eq!(
             head_files(&r),
-            [".casa-build-tree", "a/x.yaml", "site.toml"].map(|p| if p == "site.toml" { p.to_owned() } else { format!("out/{p}") })
+            [".casa-build-tree", "a/x.yaml", "site.toml"].map(|p| if p == "site.toml" {
+                p.to_owned()
+            } else {
+                format!("out/{p}")
+            })
         );
         let head = r.repo.head().unwrap().peel_to_tree().unwrap();
         let site = head.get_path(Path::new("site.toml")).unwrap();
@@ -922,9 +935,17 @@ mod tests {
         let (dir, r) = setup();
         let hooks = r.repo.path().join("hooks");
         std::fs::create_dir_all(&hooks).unwrap();
-        std::fs::write(hooks.join("pre-commit"), "#!/bin/sh\necho refused by the hook >&2\nexit 1\n").unwrap();
+        std::fs::write(
+            hooks.join("pre-commit"),
+            "#!/bin/sh\necho refused by the hook >&2\nexit 1\n",
+        )
+        .unwrap();
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(hooks.join("pre-commit"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            hooks.join("pre-commit"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
         let index_before = std::fs::read(r.repo.path().join("index")).unwrap();
         let head = r.repo.head().unwrap().target();
         let lock = r.lock_index().unwrap();
@@ -935,7 +956,10 @@ mod tests {
         assert!(matches!(err, CommitError::GitCommitFailed { .. }), "{err}");
         drop(lock);
         assert_eq!(r.repo.head().unwrap().target(), head);
-        assert_eq!(std::fs::read(r.repo.path().join("index")).unwrap(), index_before);
+        assert_eq!(
+            std::fs::read(r.repo.path().join("index")).unwrap(),
+            index_before
+        );
         assert!(!r.repo.path().join("index.lock").exists());
         let left: Vec<_> = std::fs::read_dir(r.repo.path())
             .unwrap()
@@ -987,7 +1011,12 @@ mod tests {
             "casa-build: update out/ (1 added, 1 changed, 1 removed)\n\nadded ConfigMap ns/x\nchanged Service ns/y\nremoved c/z.yaml\n"
         );
         assert_eq!(
-            message(&Plan::default(), &objects, &removed, &["instances/cms-prod.toml".to_owned()]),
+            message(
+                &Plan::default(),
+                &objects,
+                &removed,
+                &["instances/cms-prod.toml".to_owned()]
+            ),
             "casa-build: update out/\n\nsources: instances/cms-prod.toml\n"
         );
     }
@@ -1002,7 +1031,7 @@ mod held_tests {
         Repository::init(dir.path()).unwrap();
         let r = CommitRepo::open(None, &dir.path().join("out")).unwrap();
         let odb = r.odb().unwrap();
-        let held = hold_objects(&odb).unwrap();
+        let _held = hold_objects(&odb).unwrap();
         let id = r.repo.blob(b"held\n").unwrap();
         let other = Repository::open(dir.path()).unwrap();
         assert!(other.find_blob(id).is_err(), "written before it was asked");
@@ -1018,6 +1047,5 @@ mod held_tests {
         assert_eq!(other.find_blob(id).unwrap().content(), b"held\n");
         let t = other.find_tree(tree).unwrap();
         assert!(t.get_path(Path::new("a/held.txt")).is_ok());
-        drop(held);
     }
 }

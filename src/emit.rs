@@ -241,10 +241,7 @@ const MAX_OWNED_ENTRIES: usize = 200_000;
 /// did not write, which the content check would refuse anyway).
 pub fn check_owned(out: &Path, site: Option<&Path>) -> Result<(), OutRefused> {
     let refused_out = out.to_path_buf();
-    let meta = match fs::symlink_metadata(out) {
-        Ok(m) => Some(m),
-        Err(_) => None,
-    };
+    let meta = fs::symlink_metadata(out).ok();
     if let Some(m) = &meta {
         if m.file_type().is_symlink() {
             return Err(OutRefused::Link {
@@ -259,7 +256,11 @@ pub fn check_owned(out: &Path, site: Option<&Path>) -> Result<(), OutRefused> {
     // Where the folder is (or would be): its parent resolved, so links on the way count.
     let resolved = match (out.parent(), out.file_name()) {
         (Some(p), Some(name)) => {
-            let p = if p.as_os_str().is_empty() { Path::new(".") } else { p };
+            let p = if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            };
             p.canonicalize().ok().map(|p| p.join(name))
         }
         _ => out.canonicalize().ok(),
@@ -530,7 +531,12 @@ mod tests {
             write(&t, &link),
             Err(EmitError::Refused(OutRefused::Link { .. }))
         ));
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         // A file.
         let file = dir.path().join("file");
         fs::write(&file, "mine").unwrap();

@@ -533,8 +533,14 @@ mod tests {
         assert!(shown.contains("name = \"n\""), "{shown}");
         assert!(shown.contains("other = 1 }"), "{shown}");
         assert!(shown.contains("after = \"shown\""), "{shown}");
-        assert!(secrets.contains(&"unclosed-secret".to_owned()), "{secrets:?}");
-        assert!(secrets.contains(&"hunter2-bare # note".to_owned()), "{secrets:?}");
+        assert!(
+            secrets.contains(&"unclosed-secret".to_owned()),
+            "{secrets:?}"
+        );
+        assert!(
+            secrets.contains(&"hunter2-bare # note".to_owned()),
+            "{secrets:?}"
+        );
     }
 
     #[test]
@@ -551,19 +557,32 @@ mod tests {
         assert_eq!(shown, text, "a well-formed sealed value is not secret");
         // A plaintext pasted as `sealed`, or under a key of its own, is masked; the identity
         // stays.
-        let pasted = "secret = { sealed = \"my plain secret\", key = \"K\", value = \"other one\" }\n";
+        let pasted =
+            "secret = { sealed = \"my plain secret\", key = \"K\", value = \"other one\" }\n";
         let (shown, secrets) = masked(pasted);
-        assert!(!shown.contains("my plain") && !shown.contains("other one"), "{shown}");
+        assert!(
+            !shown.contains("my plain") && !shown.contains("other one"),
+            "{shown}"
+        );
         assert!(shown.contains("key = \"K\""), "{shown}");
-        assert!(secrets.contains(&"my plain secret".to_owned()), "{secrets:?}");
+        assert!(
+            secrets.contains(&"my plain secret".to_owned()),
+            "{secrets:?}"
+        );
         assert!(secrets.contains(&"other one".to_owned()), "{secrets:?}");
         // What stays readable is not taken for a secret (the redactor would hide it again).
         assert!(!secrets.iter().any(|s| s.contains("key = ")), "{secrets:?}");
         // A number, an array, an unclosed table running on.
         for (t, s) in [
             ("secret = 73914265\n", "73914265"),
-            ("password = [\"a\",\n  \"array-secret\"]\nx = 1\n", "array-secret"),
-            ("token = { value = \"open\nnext-line-secret\n", "next-line-secret"),
+            (
+                "password = [\"a\",\n  \"array-secret\"]\nx = 1\n",
+                "array-secret",
+            ),
+            (
+                "token = { value = \"open\nnext-line-secret\n",
+                "next-line-secret",
+            ),
         ] {
             let (shown, _) = masked(t);
             assert!(!shown.contains(s), "{t:?}: {shown}");
@@ -572,7 +591,8 @@ mod tests {
 
     #[test]
     fn other_keys_are_left_alone_and_commented_out_secrets_masked() {
-        let text = "# the department's token\nname = \"secret = x\"\nsecrets = [\"a\"]\ntoken_days = 7\n";
+        let text =
+            "# the department's token\nname = \"secret = x\"\nsecrets = [\"a\"]\ntoken_days = 7\n";
         assert_eq!(mask_toml_secrets(text).text, text);
         let (shown, _) = masked("# password = \"old-one\"\nx = 1\n");
         assert_eq!(shown, "# password = *\nx = 1\n");

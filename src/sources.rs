@@ -435,9 +435,7 @@ impl SiteRoot<'_> {
         }
         Ok(Some(match self.resolve(rel)? {
             Ok(p) if p.is_dir() => Ok(p),
-            Ok(p) => Err(Refusal::NotRegular {
-                kind: kind_of(&p),
-            }),
+            Ok(p) => Err(Refusal::NotRegular { kind: kind_of(&p) }),
             Err(r) => Err(r),
         }))
     }
@@ -482,9 +480,7 @@ impl SiteRoot<'_> {
             }
             // SYSFS_MAGIC, from linux/magic.h.
             if fs.f_type as u64 == 0x6265_6572 {
-                return Ok(Read::Refused(Refusal::Special {
-                    filesystem: "/sys",
-                }));
+                return Ok(Read::Refused(Refusal::Special { filesystem: "/sys" }));
             }
         }
         let size = u64::try_from(stat.st_size).unwrap_or(0);
@@ -662,7 +658,10 @@ mod tests {
                 ),
             ]
         );
-        assert!(s.find("instances/y-max.toml").is_some_and(|f| s.refusal(f).is_none()));
+        assert!(
+            s.find("instances/y-max.toml")
+                .is_some_and(|f| s.refusal(f).is_none())
+        );
     }
 
     #[test]

@@ -195,7 +195,14 @@ mod tests {
 
     #[test]
     fn names_that_leave_the_folder_are_refused() {
-        for name in ["/../../../x", "..", "a%2Fb", "", "a\u{1b}b", &"n".repeat(250)] {
+        for name in [
+            "/../../../x",
+            "..",
+            "a%2Fb",
+            "",
+            "a\u{1b}b",
+            &"n".repeat(250),
+        ] {
             let found = check(&[object("ConfigMap", Some("dex"), name, "")], &[unit()]);
             assert_eq!(found.len(), 1, "{name:?}");
             assert_eq!(found[0].code, diag::OBJECT_FILE_NAME, "{name:?}");
@@ -208,7 +215,11 @@ mod tests {
         let t = Tree::from_manifests(&[object("ConfigMap", Some("dex"), "x", "")], &[unit()]);
         assert_eq!(
             t.files.keys().collect::<Vec<_>>(),
-            [".casa-build-tree", "dex/configmap-x.yaml", "dex/kustomization.yaml"]
+            [
+                ".casa-build-tree",
+                "dex/configmap-x.yaml",
+                "dex/kustomization.yaml"
+            ]
         );
     }
 }

@@ -22,7 +22,9 @@ pub(crate) fn run(
     // reported with the site's own problems when there are any.
     let refused: Vec<Diagnostic> = crate::emit::check_owned(&out, Some(dir))
         .err()
-        .map(|r| Diagnostic::new(diag::OUT_REFUSED, r.to_string()).help(diag::OUT_REFUSED.info().fix))
+        .map(|r| {
+            Diagnostic::new(diag::OUT_REFUSED, r.to_string()).help(diag::OUT_REFUSED.info().fix)
+        })
         .into_iter()
         .collect();
     let built = match open_schemas(schemas, dir, &sources).and_then(|s| build(&sources, &s)) {

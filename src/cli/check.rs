@@ -57,7 +57,10 @@ pub(crate) fn check_cert(dir: &Path, site: &Site) -> Vec<crate::diagnostics::Dia
             return vec![
                 crate::diagnostics::Diagnostic::new(
                     crate::diagnostics::SITE_FILE_REFUSED,
-                    format!("the sealing certificate {} {r}; it was not read", cert.get_ref()),
+                    format!(
+                        "the sealing certificate {} {r}; it was not read",
+                        cert.get_ref()
+                    ),
                 )
                 .at(site.file, cert.span(), "the sealing certificate")
                 .help(crate::diagnostics::SITE_FILE_REFUSED.info().fix),

@@ -99,8 +99,12 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
             (j.clone(), j)
         }
         DiffFormat::Markdown => (
-            escape_controls(&report::markdown(&report, MARKDOWN_CAP, output_name.as_deref()))
-                .into_owned(),
+            escape_controls(&report::markdown(
+                &report,
+                MARKDOWN_CAP,
+                output_name.as_deref(),
+            ))
+            .into_owned(),
             escape_controls(&report::markdown(&report, usize::MAX, None)).into_owned(),
         ),
     };

@@ -8,8 +8,8 @@ use std::path::Path;
 use git2::{ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult};
 
 use crate::sources::{
-    INSTANCES_DIR, MAX_FILE_BYTES, MAX_INSTANCES, MAX_TEMPLATE_DEPTH, MAX_TEMPLATES, Read,
-    Refusal, SITE_FILE, Sources, TEMPLATES_DIR,
+    INSTANCES_DIR, MAX_FILE_BYTES, MAX_INSTANCES, MAX_TEMPLATE_DEPTH, MAX_TEMPLATES, Read, Refusal,
+    SITE_FILE, Sources, TEMPLATES_DIR,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -220,10 +220,8 @@ impl SiteRepo {
                         continue;
                     };
                     for entry in dir.iter() {
-                        let rel = format!(
-                            "{dir_path}/{}",
-                            String::from_utf8_lossy(entry.name_bytes())
-                        );
+                        let rel =
+                            format!("{dir_path}/{}", String::from_utf8_lossy(entry.name_bytes()));
                         if let Some(Ok(_)) = at.folder(&rel)? {
                             if depth + 1 < MAX_TEMPLATE_DEPTH {
                                 stack.push((rel, depth + 1));
@@ -305,9 +303,9 @@ impl SiteRepo {
         let mut files = BTreeMap::new();
         for (path, id, mode) in entries {
             let regular = mode == 0o100644 || mode == 0o100755;
-            let small = odb
-                .read_header(id)
-                .is_ok_and(|(size, kind)| kind == ObjectType::Blob && size as u64 <= MAX_FILE_BYTES);
+            let small = odb.read_header(id).is_ok_and(|(size, kind)| {
+                kind == ObjectType::Blob && size as u64 <= MAX_FILE_BYTES
+            });
             let bytes = if regular && small {
                 self.repo
                     .find_blob(id)
@@ -385,14 +383,21 @@ impl At<'_> {
                 Err(e) => return Err(self.err(&full)(e)),
             };
             if entry.filemode() != 0o120000 {
-                return Ok(Found::Entry(entry.id(), entry.kind(), entry.filemode(), full));
+                return Ok(Found::Entry(
+                    entry.id(),
+                    entry.kind(),
+                    entry.filemode(),
+                    full,
+                ));
             }
             // A link's blob is its target, relative to the folder holding the link.
             let blob = self.repo.find_blob(entry.id()).map_err(self.err(&full))?;
             let target = String::from_utf8_lossy(blob.content()).into_owned();
             let dir = full.rsplit_once('/').map_or("", |(d, _)| d);
             match normalise(dir, &target) {
-                Some(next) if self.prefix.is_empty() || next.starts_with(&format!("{}/", self.prefix)) => {
+                Some(next)
+                    if self.prefix.is_empty() || next.starts_with(&format!("{}/", self.prefix)) =>
+                {
                     full = next;
                 }
                 _ => return Ok(Found::Refused(Refusal::LinkOutside { target })),
@@ -420,7 +425,9 @@ impl At<'_> {
         let odb = self.repo.odb().map_err(self.err(&full))?;
         let (size, _) = odb.read_header(id).map_err(self.err(&full))?;
         if size as u64 > MAX_FILE_BYTES {
-            return Ok(Some(Read::Refused(Refusal::TooLarge { bytes: size as u64 })));
+            return Ok(Some(Read::Refused(Refusal::TooLarge {
+                bytes: size as u64,
+            })));
         }
         let blob = self.repo.find_blob(id).map_err(self.err(&full))?;
         Ok(Some(Read::Bytes(blob.content().to_vec())))

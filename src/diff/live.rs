@@ -23,6 +23,7 @@ mod transport;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+pub use crate::redact::{REDACTED, Redactor};
 pub use cluster::{IN_FLIGHT, MAX_LISTED, PAGE, PAGE_CAP};
 pub use compare::{
     Entry, Found, Inventory, Observed, Snapshot, Status, compare, normalise, parse_inventory_id,
@@ -30,7 +31,6 @@ pub use compare::{
 };
 pub use error::{Error, Failure};
 pub use flux::{Built, Condition, Unit, UnitState, revision_commit};
-pub use crate::redact::{REDACTED, Redactor};
 pub use report::{Form, Report, SCHEMA_VERSION, Wait, json, markdown, text};
 pub use revision::built_from;
 pub use timeout::{Timeout, TimeoutError};

@@ -17,9 +17,9 @@ pub mod crypto;
 pub mod edit;
 pub mod key;
 mod pem;
-pub mod value;
 #[cfg(test)]
 mod test_support;
+pub mod value;
 
 pub use cert::{CertError, CertWarning, SealingCert, rfc3339_utc};
 pub use crypto::{SealError, UnsealError, seal, seal_with_os_rng, unseal};

@@ -6,7 +6,9 @@ use serde_json::{Map, Value, json};
 use super::components::{At, Capability, ImageUse, Need};
 use super::nodes::Role;
 use super::secrets::Slots;
-use super::types::{DisplayText, DnsLabel, DnsSubdomain, ImageRef, PositiveQuantity, Quantity, SealedValue};
+use super::types::{
+    DisplayText, DnsLabel, DnsSubdomain, ImageRef, PositiveQuantity, Quantity, SealedValue,
+};
 use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]

@@ -391,7 +391,10 @@ fn range_fits(
         ),
     }
     if let Some(start) = &r.start
-        && start.get_ref().checked_add(count.saturating_sub(1)).is_none()
+        && start
+            .get_ref()
+            .checked_add(count.saturating_sub(1))
+            .is_none()
     {
         diags.push(
             Diagnostic::new(

@@ -5,8 +5,8 @@
 
 use super::Spanned;
 use super::types::{
-    Cores, DnsLabel, DnsSubdomain, LabelValue, MigProfile, PodPath, PositiveCores, PositiveQuantity,
-    Quantity,
+    Cores, DnsLabel, DnsSubdomain, LabelValue, MigProfile, PodPath, PositiveCores,
+    PositiveQuantity, Quantity,
 };
 
 /// CPU in cores: finite, a guarantee 0 or more, a limit above 0 (`nan` or `inf` would be

@@ -33,16 +33,23 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
             .at(i.file, i.spec.instance.name.span(), "the instance name"));
         }
     }
-    if let Some(os) = site.spec.ceph.as_ref().and_then(|c| c.object_store.as_ref()) {
+    if let Some(os) = site
+        .spec
+        .ceph
+        .as_ref()
+        .and_then(|c| c.object_store.as_ref())
+    {
         let name = os.name.get_ref().as_str();
         let service = format!("rook-ceph-rgw-{name}");
         if service.len() > MAX_LABEL {
-            out.push(too_long(
-                &service,
-                "Rook names the store's Service after it, and a Service name is a DNS label",
-                MAX_LABEL - (service.len() - name.len()),
-            )
-            .at(site.file, os.name.span(), "the object store's name"));
+            out.push(
+                too_long(
+                    &service,
+                    "Rook names the store's Service after it, and a Service name is a DNS label",
+                    MAX_LABEL - (service.len() - name.len()),
+                )
+                .at(site.file, os.name.span(), "the object store's name"),
+            );
         }
     }
     out
@@ -72,22 +79,46 @@ mod tests {
     #[test]
     fn an_instance_name_of_54_fits_and_55_does_not() {
         let fits = "a".repeat(54);
-        let (site, _) = site_with(&[], &[("name = \"cms-prod\"", &format!("name = \"{fits}\""))]);
+        let (site, _) = site_with(
+            &[],
+            &[("name = \"cms-prod\"", &format!("name = \"{fits}\""))],
+        );
         assert!(check(&site).is_empty());
         let long = "a".repeat(55);
-        let (site, src) = site_with(&[], &[("name = \"cms-prod\"", &format!("name = \"{long}\""))]);
+        let (site, src) = site_with(
+            &[],
+            &[("name = \"cms-prod\"", &format!("name = \"{long}\""))],
+        );
         let (l, c) = pos(INSTANCE, "\"cms-prod\"");
         let found = check(&site);
-        assert_finds(&found, &src, &[(FLUX_LABEL_LENGTH, "instances/cms-prod.toml", l, c)]);
-        assert!(found[0].message.contains("64 characters"), "{}", found[0].message);
-        assert_eq!(found[0].help.as_deref(), Some("shorten the name to at most 54 characters"));
+        assert_finds(
+            &found,
+            &src,
+            &[(FLUX_LABEL_LENGTH, "instances/cms-prod.toml", l, c)],
+        );
+        assert!(
+            found[0].message.contains("64 characters"),
+            "{}",
+            found[0].message
+        );
+        assert_eq!(
+            found[0].help.as_deref(),
+            Some("shorten the name to at most 54 characters")
+        );
     }
 
     #[test]
     fn an_object_store_name_past_49_is_refused() {
         let long = "s".repeat(50);
-        let (site, src) = site_with(&[("name = \"my-store\"", &format!("name = \"{long}\""))], &[]);
+        let (site, src) = site_with(
+            &[("name = \"my-store\"", &format!("name = \"{long}\""))],
+            &[],
+        );
         let (l, c) = pos(SITE, "\"my-store\"");
-        assert_finds(&check(&site), &src, &[(FLUX_LABEL_LENGTH, "site.toml", l, c)]);
+        assert_finds(
+            &check(&site),
+            &src,
+            &[(FLUX_LABEL_LENGTH, "site.toml", l, c)],
+        );
     }
 }

@@ -46,7 +46,10 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
         pools.push((format!("filesystem `{}`", fs.name), &fs.replicas));
     }
     if let Some(os) = &ceph.object_store {
-        pools.push((format!("object store `{}`", os.name.get_ref()), &os.replicas));
+        pools.push((
+            format!("object store `{}`", os.name.get_ref()),
+            &os.replicas,
+        ));
     }
     // No OSD host at all: no replica count can help, so say what makes one.
     if domains.is_empty() {

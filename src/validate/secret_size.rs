@@ -79,7 +79,8 @@ mod tests {
             .lines()
             .find(|l| l.starts_with("client_secret = "))
             .unwrap();
-        let identity = "namespace = \"cmsaf-prod\", name = \"hub-oauth\", key = \"OAUTH_CLIENT_SECRET\"";
+        let identity =
+            "namespace = \"cmsaf-prod\", name = \"hub-oauth\", key = \"OAUTH_CLIENT_SECRET\"";
         for (size, found) in [(MAX_SECRET_BYTES, false), (MAX_SECRET_BYTES + 1, true)] {
             let big = format!(
                 "client_secret = {{ sealed = \"{}\", {identity} }}",
@@ -89,7 +90,11 @@ mod tests {
             let got = check(&site);
             if found {
                 let (l, c) = pos(INSTANCE, "{ sealed = \"AgAEsZ");
-                assert_finds(&got, &src, &[(SECRET_TOO_LARGE, "instances/cms-prod.toml", l, c)]);
+                assert_finds(
+                    &got,
+                    &src,
+                    &[(SECRET_TOO_LARGE, "instances/cms-prod.toml", l, c)],
+                );
             } else {
                 assert!(got.is_empty(), "{got:?}");
             }

@@ -157,7 +157,9 @@ fn check_case(case: &Path) {
     // whatever the case holds (a binary file, an escape typed into a value).
     for (stream, text) in [("stderr", &text.stderr), ("stdout", &text.stdout)] {
         assert!(
-            !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+            !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t'),
             "{name}: a control character on {stream}: {text:?}"
         );
     }
@@ -336,11 +338,11 @@ fn every_case_is_a_complete_site() {
             continue;
         }
         // A link counts: some cases are a link where a file belongs.
-            assert!(
-                std::fs::symlink_metadata(case.join(&want.file)).is_ok(),
-                "{name}: no {}",
-                want.file
-            );
+        assert!(
+            std::fs::symlink_metadata(case.join(&want.file)).is_ok(),
+            "{name}: no {}",
+            want.file
+        );
         assert!(
             [0, 2].contains(&want.exit),
             "{name}: exit {} (a bad input exits 2, or 0 with warnings only)",

@@ -103,7 +103,9 @@ fn an_instance_that_is_not_a_file_is_refused_as_bad_input() {
     std::fs::create_dir(&odd).expect("create instances/x.toml/");
     cli.code(2)
         .stdout("")
-        .stderr_has("error[CB100]: instances/x.toml is a folder, not a regular file; it was not read")
+        .stderr_has(
+            "error[CB100]: instances/x.toml is a folder, not a regular file; it was not read",
+        )
         .stderr_has("instances/x.toml:1:1")
         .run();
 }

@@ -84,8 +84,14 @@ fn assert_unchanged(site: &GitSite, before: &State) {
     assert!(after.index == before.index, "the index changed");
     let names = |s: &State| s.files.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
     assert_eq!(names(&after), names(before), "files appeared or vanished");
-    assert!(after.files == before.files, "a file of the work tree changed");
-    assert!(!site.path().join(".git/index.lock").exists(), "a lock was left");
+    assert!(
+        after.files == before.files,
+        "a file of the work tree changed"
+    );
+    assert!(
+        !site.path().join(".git/index.lock").exists(),
+        "a lock was left"
+    );
 }
 
 /// `casa-build build --check` on a fresh clone of HEAD: the commit's out/ is what its own
@@ -338,7 +344,9 @@ fn the_repositorys_hooks_run_and_a_refusal_leaves_everything_as_it_was() {
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     let saw = site.read("hook-saw.txt");
     assert!(
-        saw.contains("instances/cms-prod.toml\nout/instances/cms-prod/helmrelease-jupyterhub.yaml\n"),
+        saw.contains(
+            "instances/cms-prod.toml\nout/instances/cms-prod/helmrelease-jupyterhub.yaml\n"
+        ),
         "{saw}"
     );
     assert!(saw.contains("out/ was written"), "{saw}");
@@ -363,7 +371,10 @@ fn the_repositorys_hooks_run_and_a_refusal_leaves_everything_as_it_was() {
         .message()
         .unwrap()
         .to_owned();
-    assert!(message.ends_with("Signed-off-by: Hook <hook@example.org>\n"), "{message}");
+    assert!(
+        message.ends_with("Signed-off-by: Hook <hook@example.org>\n"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -388,7 +399,16 @@ fn commits_are_signed_as_the_repository_asks_and_a_signing_failure_commits_nothi
     let site = GitSite::reference();
     let key = site.path().join(".git/test-signing-key");
     let keygen = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "casa-build-test", "-f"])
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "casa-build-test",
+            "-f",
+        ])
         .arg(&key)
         .status()
         .expect("ssh-keygen (openssh-client) for the signing test");

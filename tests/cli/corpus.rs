@@ -1213,7 +1213,13 @@ static CASES: &[Case] = &[
     },
     Case {
         name: "build-out-is-a-git-checkout",
-        args: &["build", "--schemas", "{schemas}", "--out", "{scratch}/checkout"],
+        args: &[
+            "build",
+            "--schemas",
+            "{schemas}",
+            "--out",
+            "{scratch}/checkout",
+        ],
         on: On::Small,
         edit: |_, scratch| {
             put(scratch, "checkout/README.md", b"someone's repository\n");
@@ -1231,7 +1237,13 @@ static CASES: &[Case] = &[
     },
     Case {
         name: "build-out-inside-dot-git",
-        args: &["build", "--schemas", "{schemas}", "--out", "{scratch}/.git/objects/out"],
+        args: &[
+            "build",
+            "--schemas",
+            "{schemas}",
+            "--out",
+            "{scratch}/.git/objects/out",
+        ],
         on: On::Small,
         edit: |_, scratch| {
             git2::Repository::init(scratch).expect("git init");
@@ -1276,12 +1288,22 @@ static CASES: &[Case] = &[
         stdin: None,
         stdin_of: None,
         code: 2,
-        says: &["error[CB057]", "holds files casa-build did not write (notes.txt)"],
+        says: &[
+            "error[CB057]",
+            "holds files casa-build did not write (notes.txt)",
+        ],
         never: &[],
     },
     Case {
         name: "build-check-out-is-a-symbolic-link",
-        args: &["build", "--check", "--schemas", "{schemas}", "--out", "{scratch}/out"],
+        args: &[
+            "build",
+            "--check",
+            "--schemas",
+            "{schemas}",
+            "--out",
+            "{scratch}/out",
+        ],
         on: On::Small,
         edit: |_, scratch| {
             std::os::unix::fs::symlink("/", scratch.join("out")).expect("symlink");
@@ -1346,7 +1368,10 @@ static CASES: &[Case] = &[
         stdin: None,
         stdin_of: None,
         code: 2,
-        says: &["error[CB100]", "instances/pipe.toml is a FIFO, not a regular file"],
+        says: &[
+            "error[CB100]",
+            "instances/pipe.toml is a FIFO, not a regular file",
+        ],
         never: &[],
     },
     Case {
@@ -1360,7 +1385,10 @@ static CASES: &[Case] = &[
         stdin: None,
         stdin_of: None,
         code: 2,
-        says: &["error[CB100]", "is a symbolic link to /dev/zero, outside the site folder"],
+        says: &[
+            "error[CB100]",
+            "is a symbolic link to /dev/zero, outside the site folder",
+        ],
         never: &[],
     },
     Case {
@@ -1368,7 +1396,11 @@ static CASES: &[Case] = &[
         args: &["build", "--schemas", "{schemas}"],
         on: On::Small,
         edit: |site, scratch| {
-            put(scratch, "credentials", b"aws_secret_access_key = planted-template-secret\n");
+            put(
+                scratch,
+                "credentials",
+                b"aws_secret_access_key = planted-template-secret\n",
+            );
             std::fs::create_dir_all(site.join("templates/dex")).expect("mkdir");
             std::os::unix::fs::symlink(
                 scratch.join("credentials"),
@@ -1416,7 +1448,10 @@ static CASES: &[Case] = &[
         stdin: None,
         stdin_of: None,
         code: 2,
-        says: &["error[CB101]", "instances holds more than 1000 instance files"],
+        says: &[
+            "error[CB101]",
+            "instances holds more than 1000 instance files",
+        ],
         never: &[],
     },
     Case {
@@ -1427,9 +1462,7 @@ static CASES: &[Case] = &[
         stdin: None,
         stdin_of: Some(|| vec![b'x'; 1024 * 1024 + 1]),
         code: 2,
-        says: &[
-            "error: the value has more than 1048576 bytes, the most a Secret holds",
-        ],
+        says: &["error: the value has more than 1048576 bytes, the most a Secret holds"],
         never: &[],
     },
     Case {
@@ -1518,7 +1551,11 @@ fn commit_all_again(dir: &Path) {
         .find_tree(index.write_tree().expect("write the tree"))
         .expect("the tree");
     let who = git2::Signature::now("Corpus Tests", "corpus@example.org").expect("signature");
-    let parent = repo.head().expect("HEAD").peel_to_commit().expect("a commit");
+    let parent = repo
+        .head()
+        .expect("HEAD")
+        .peel_to_commit()
+        .expect("a commit");
     repo.commit(Some("HEAD"), &who, &who, "more", &tree, &[&parent])
         .expect("commit");
 }
@@ -1542,15 +1579,16 @@ fn commit_all(dir: &Path) {
 
 fn expand(arg: &str, scratch: &Path, site: Option<&Path>) -> String {
     let site = site.map_or_else(String::new, |s| s.display().to_string());
-    arg.replace("{site}", &site).replace(
-        "{schemas}",
-        &path("../shared/schemas").display().to_string(),
-    )
-    .replace(
-        "{certs}",
-        &path("tests/fixtures/certs").display().to_string(),
-    )
-    .replace("{scratch}", &scratch.display().to_string())
+    arg.replace("{site}", &site)
+        .replace(
+            "{schemas}",
+            &path("../shared/schemas").display().to_string(),
+        )
+        .replace(
+            "{certs}",
+            &path("tests/fixtures/certs").display().to_string(),
+        )
+        .replace("{scratch}", &scratch.display().to_string())
 }
 
 fn run_case(case: &Case) {

@@ -30,7 +30,12 @@ impl GitSite {
     pub(crate) fn reference_of(site: &str) -> Self {
         let names: Vec<String> = std::fs::read_dir(path(site))
             .expect("the site folder")
-            .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+            .map(|e| {
+                e.expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .filter(|n| n != "out")
             .collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();

@@ -145,7 +145,10 @@ fn a_pull_request_diff_never_shows_a_plaintext_of_either_side() {
         // The base commit holds one plaintext; the head, in the work tree, another.
         let site = GitSite::reference_of(SMALL_SITE);
         let hub = read(&site.path().join(HUB));
-        site.write(HUB, &with_secret_line(&hub, &format!("client_secret = \"{BASE_ONLY}")));
+        site.write(
+            HUB,
+            &with_secret_line(&hub, &format!("client_secret = \"{BASE_ONLY}")),
+        );
         site.commit_all("a broken secret");
         site.write(HUB, &with_secret_line(&hub, &line));
         let report = tempdir();
@@ -259,8 +262,14 @@ fn kubeconfig_credentials_are_never_printed() {
     let users = [
         format!("    token: {KUBE_TOKEN}\n"),
         format!("    username: admin\n    password: {KUBE_PASSWORD}\n"),
-        format!("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n", plugin.display()),
-        format!("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n", failing.display()),
+        format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+            plugin.display()
+        ),
+        format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+            failing.display()
+        ),
         format!("    client-key-data: {key_data}\n    client-certificate-data: {key_data}\n"),
     ];
     for (i, user) in users.iter().enumerate() {
@@ -320,7 +329,9 @@ fn sealing_and_building_never_print_the_value_and_the_tree_never_holds_it() {
         .run();
     }
     for args in [vec!["check"], vec!["secrets", "list", "--format", "json"]] {
-        never(Cli::new().args(&args).arg("--site").arg(&site)).code(0).run();
+        never(Cli::new().args(&args).arg("--site").arg(&site))
+            .code(0)
+            .run();
     }
     never(Cli::new().args(["explain", "CB005"])).code(0).run();
     assert_clean_files(&site);

@@ -9,8 +9,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::redact::Redactor;
 use super::timeout::Timeout;
+use crate::redact::Redactor;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

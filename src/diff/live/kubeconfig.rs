@@ -27,8 +27,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use super::error::Error;
-use crate::redact::Redactor;
 use super::timeout::Timeout;
+use crate::redact::Redactor;
 
 /// An exec plugin's answer larger than this is not a credential.
 const EXEC_OUTPUT_CAP: usize = 1 << 20;

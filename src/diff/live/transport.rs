@@ -14,8 +14,8 @@ use kube::client::{Body, ClientBuilder, ConfigExt as _};
 use tower::{BoxError, ServiceBuilder};
 
 use super::error::Error;
-use crate::redact::redact_url_userinfo;
 use super::tls::Verifier;
+use crate::redact::redact_url_userinfo;
 
 /// Tries per request when the server answers 429 or 5xx or the connection fails.
 pub const ATTEMPTS: u32 = 4;

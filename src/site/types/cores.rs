@@ -149,10 +149,7 @@ mod tests {
             let e = toml::from_str::<Holder>(text).unwrap_err();
             assert_eq!(e.span(), Some(6..text.len()), "{text}");
         }
-        assert_eq!(
-            toml::from_str::<Holder>("cpu = 4").unwrap().cpu.get(),
-            4.0
-        );
+        assert_eq!(toml::from_str::<Holder>("cpu = 4").unwrap().cpu.get(), 4.0);
         assert_eq!("0".parse::<Cores>().unwrap().get(), 0.0);
         assert!("-0.5".parse::<Cores>().is_err());
         assert_eq!("0.5".parse::<Cores>().unwrap().to_string(), "0.5");

@@ -4,8 +4,8 @@
 
 mod asn;
 mod cidr;
-mod cores;
 pub mod ciphertext;
+mod cores;
 mod image;
 mod kubernetes;
 mod mig;
@@ -18,8 +18,8 @@ mod text;
 
 pub use asn::Asn;
 pub use cidr::Cidr;
-pub use cores::{Cores, MAX_CORES, PositiveCores};
 pub use ciphertext::{SealedBytes, SealedFormatError, parse_sealed};
+pub use cores::{Cores, MAX_CORES, PositiveCores};
 pub use image::ImageRef;
 pub use kubernetes::{KubernetesRelease, KubernetesVersion, describe_releases};
 pub use mig::MigProfile;
@@ -29,8 +29,8 @@ pub use quantity::{ByteSpec, PositiveQuantity, Quantity, human_bytes};
 pub use scope::Scope;
 pub use sealed::SealedValue;
 pub use text::{
-    ClaimName, ClientId, CondorValue, DisplayText, Email, HttpsUrl, OAuthScope, PodPath, ProfileText,
-    UidDomain,
+    ClaimName, ClientId, CondorValue, DisplayText, Email, HttpsUrl, OAuthScope, PodPath,
+    ProfileText, UidDomain,
 };
 
 /// Implements `Serialize` (via `Display`), `Deserialize` (via `FromStr`) and `JsonSchema`

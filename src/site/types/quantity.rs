@@ -166,7 +166,9 @@ impl FromStr for PositiveQuantity {
         if q.value() > 0.0 {
             Ok(Self(q))
         } else {
-            Err(format!("`{s}` is zero; this size must be greater than zero"))
+            Err(format!(
+                "`{s}` is zero; this size must be greater than zero"
+            ))
         }
     }
 }
@@ -215,14 +217,19 @@ mod tests {
 
     #[test]
     fn refuses_other_units_and_infinity() {
-        for bad in ["10GB", "Gi", "", "1.2.3Gi", "-1Gi", ".5", "ten", "1e400", "nan", "inf"] {
+        for bad in [
+            "10GB", "Gi", "", "1.2.3Gi", "-1Gi", ".5", "ten", "1e400", "nan", "inf",
+        ] {
             assert!(bad.parse::<Quantity>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn positive_quantities_refuse_zero() {
-        assert_eq!("5Gi".parse::<PositiveQuantity>().unwrap().to_string(), "5Gi");
+        assert_eq!(
+            "5Gi".parse::<PositiveQuantity>().unwrap().to_string(),
+            "5Gi"
+        );
         for zero in ["0", "0Gi", "0.0", "0e3"] {
             let e = zero.parse::<PositiveQuantity>().unwrap_err();
             assert!(e.contains("greater than zero"), "{zero}: {e}");

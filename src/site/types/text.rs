@@ -107,7 +107,11 @@ fn check_https_url(s: &str) -> Result<(), String> {
             shown(host)
         ));
     }
-    only(path, is_url_path_char, "letters, digits and -._~/% in the path")
+    only(
+        path,
+        is_url_path_char,
+        "letters, digits and -._~/% in the path",
+    )
 }
 
 text_type!(
