@@ -1295,6 +1295,32 @@ static CASES: &[Case] = &[
         never: &[],
     },
     Case {
+        name: "build-default-out-is-a-file",
+        args: &["build", "--schemas", "{schemas}"],
+        on: On::Small,
+        edit: |site, _| put(site, "out", b"a file where the tree goes\n"),
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB057]", "/out is not a folder"],
+        never: &[],
+    },
+    Case {
+        name: "build-default-out-is-a-symbolic-link",
+        args: &["build", "--schemas", "{schemas}"],
+        on: On::Small,
+        edit: |site, scratch| {
+            put(scratch, "stale-tree/dex/namespace-dex.yaml", b"old\n");
+            std::os::unix::fs::symlink(scratch.join("stale-tree"), site.join("out"))
+                .expect("symlink");
+        },
+        stdin: None,
+        stdin_of: None,
+        code: 2,
+        says: &["error[CB057]", "/out is a symbolic link (to ", "its target keep a stale tree"],
+        never: &[],
+    },
+    Case {
         name: "build-check-out-is-a-symbolic-link",
         args: &[
             "build",

@@ -227,6 +227,26 @@ fn the_environment_and_files_out_of_the_site_are_never_read() {
     .code(2)
     .run();
     assert!(!site.join("out").exists());
+
+    // The same link in the base commit of a pull request, and the comment it would post.
+    let repo = GitSite::reference_of(SMALL_SITE);
+    std::os::unix::fs::symlink("/proc/self/environ", repo.path().join("instances/env.toml"))
+        .unwrap();
+    repo.commit_all("a link to the CI environment");
+    repo.remove("instances/env.toml");
+    let report = tempdir();
+    let file = report.path().join("diff.md");
+    never(
+        repo.diff(
+            "HEAD",
+            &["--format", "markdown", "--output", file.to_str().unwrap()],
+        )
+        .env("CASA_PLANTED", ENVIRON),
+    )
+    .code(2)
+    .stdout_has("is a symbolic link to /proc/self/environ, outside the site folder")
+    .run();
+    assert_clean_files(report.path());
 }
 
 #[test]
