@@ -19,9 +19,12 @@ pub(crate) fn run(
     let sources = Sources::from_dir(dir)?;
     let out = out.map_or_else(|| dir.join("out"), Path::to_path_buf);
     // The output folder is replaced whole: one casa-build does not own is refused (exit 2),
-    // reported with the site's own problems when there are any.
+    // reported with the site's own problems when there are any. `--check` only reads, and
+    // files casa-build did not write are what it reports (as extra); a link, a file, the site
+    // or `.git` are refused for it too.
     let refused: Vec<Diagnostic> = crate::emit::check_owned(&out, Some(dir))
         .err()
+        .filter(|r| !(check && matches!(r, crate::emit::OutRefused::NotOurs { .. })))
         .map(|r| {
             Diagnostic::new(diag::OUT_REFUSED, r.to_string()).help(diag::OUT_REFUSED.info().fix)
         })

@@ -1317,7 +1317,11 @@ static CASES: &[Case] = &[
         stdin: None,
         stdin_of: None,
         code: 2,
-        says: &["error[CB057]", "/out is a symbolic link (to ", "its target keep a stale tree"],
+        says: &[
+            "error[CB057]",
+            "/out is a symbolic link (to ",
+            "its target keep a stale tree",
+        ],
         never: &[],
     },
     Case {
