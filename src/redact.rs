@@ -65,6 +65,13 @@ impl Redactor {
     /// containing a shorter one is replaced whole. The text keeps its characters otherwise:
     /// this is the form for data (JSON) as well as for terminals.
     pub fn redact(&self, text: &str) -> String {
+        redact_url_userinfo(&self.redact_known(text))
+    }
+
+    /// `text` with every known secret replaced, and nothing else changed (for text whose
+    /// layout must stay, such as rendered source snippets whose secrets are already masked in
+    /// place).
+    pub fn redact_known(&self, text: &str) -> String {
         let mut secrets: Vec<&String> = self.secrets.iter().collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         let mut out = text.to_owned();
@@ -73,7 +80,7 @@ impl Redactor {
                 out = out.replace(s.as_str(), REDACTED);
             }
         }
-        redact_url_userinfo(&out)
+        out
     }
 
     /// [`Redactor::redact`], then [`escape_controls`]: the form for text a person reads
@@ -108,6 +115,35 @@ pub fn redact_url_userinfo(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The passwords of `scheme://user:password@host` URLs in `text`, masked in place (`*`, same
+/// length), with what they were: a site file's repository URL may carry a token, and its
+/// snippet keeps its layout.
+pub fn mask_url_passwords(text: &str) -> Masked {
+    let mut out = text.as_bytes().to_vec();
+    let mut secrets = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find("://") {
+        let start = from + i + 3;
+        let end = text[start..]
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '"' | '\'') || c.is_whitespace())
+            .map_or(text.len(), |n| start + n);
+        let authority = &text[start..end];
+        if let Some(at) = authority.rfind('@')
+            && let Some(colon) = authority[..at].find(':')
+            && colon + 1 < at
+        {
+            let (a, b) = (start + colon + 1, start + at);
+            secrets.push(text[a..b].to_owned());
+            out[a..b].iter_mut().for_each(|c| *c = b'*');
+        }
+        from = end.max(start);
+    }
+    // Only ASCII bytes were replaced, between ASCII delimiters.
+    let text = String::from_utf8(out)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Masked { text, secrets }
 }
 
 /// `text` with every control character but line feed and tab written as an escape
@@ -216,6 +252,17 @@ pub fn mask_toml_secrets(text: &str) -> Masked {
                             let value = unquote(&text[start..end]);
                             if !value.is_empty() {
                                 secrets.push(value.to_owned());
+                            }
+                            // A bare word runs to the end of the line, a comment included; a
+                            // message quotes the word alone.
+                            if !matches!(bytes[start], b'"' | b'\'' | b'[') {
+                                let word = value.split('#').next().unwrap_or("").trim();
+                                let first = word.split_whitespace().next().unwrap_or("");
+                                for w in [word, first] {
+                                    if !w.is_empty() && w != value {
+                                        secrets.push(w.to_owned());
+                                    }
+                                }
                             }
                         }
                     }
@@ -481,6 +528,18 @@ mod tests {
             "http://127.0.0.1:9 and https://REDACTED@h"
         );
         assert_eq!(redact_url_userinfo("no url here"), "no url here");
+    }
+
+    #[test]
+    fn url_passwords_are_masked_in_place() {
+        let m = mask_url_passwords(
+            "repository = \"https://ci:ghp_token123@github.com/org/site\"\nother = \"ssh://git@github.com/org/site\"\n",
+        );
+        assert_eq!(
+            m.text,
+            "repository = \"https://ci:************@github.com/org/site\"\nother = \"ssh://git@github.com/org/site\"\n"
+        );
+        assert_eq!(m.secrets, ["ghp_token123"]);
     }
 
     #[test]

@@ -5,7 +5,9 @@ use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, Config};
 
 use super::{Diagnostic, Diagnostics, Severity};
-use crate::redact::{Redactor, escape_controls, mask_toml_secrets};
+use crate::redact::{
+    Redactor, escape_controls, mask_toml_secrets, mask_url_passwords, redact_url_userinfo,
+};
 use crate::sources::Sources;
 
 /// Renders every diagnostic like rustc: `error[CB012]: ...`, `--> file:line:col`, the source
@@ -54,12 +56,14 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
                     "{}[{}]: {}\n",
                     severity_word(d.severity),
                     d.code,
-                    escape_controls(&d.message)
+                    shown(&d.message)
                 ));
             }
         }
     }
-    redactor.redact(&out)
+    // Secrets are masked in place in the snippets; what a message quotes is redacted here,
+    // without touching the layout of the snippets.
+    redactor.redact_known(&out)
 }
 
 /// Each file's text with its secret fields masked (same length, so spans still fit), and a
@@ -70,10 +74,11 @@ fn masked_sources(sources: &Sources) -> (Vec<String>, Redactor) {
         .files()
         .map(|(_, f)| {
             let m = mask_toml_secrets(&f.text);
-            for s in &m.secrets {
+            let u = mask_url_passwords(&m.text);
+            for s in m.secrets.iter().chain(&u.secrets) {
                 redactor.add(s);
             }
-            m.text
+            u.text
         })
         .collect();
     (masked, redactor)
@@ -92,6 +97,11 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
+/// A message as printed: URL user-info redacted, control characters escaped.
+fn shown(text: &str) -> String {
+    escape_controls(&redact_url_userinfo(text)).into_owned()
+}
+
 fn severity_word(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
@@ -108,21 +118,21 @@ fn to_codespan(d: &Diagnostic, ids: &[usize]) -> CsDiagnostic<usize> {
     if let Some(l) = &d.primary {
         labels.push(
             CsLabel::new(LabelStyle::Primary, ids[l.file.0], l.span.clone())
-                .with_message(escape_controls(&l.message)),
+                .with_message(shown(&l.message)),
         );
     }
     for l in &d.secondary {
         labels.push(
             CsLabel::new(LabelStyle::Secondary, ids[l.file.0], l.span.clone())
-                .with_message(escape_controls(&l.message)),
+                .with_message(shown(&l.message)),
         );
     }
     let mut notes = Vec::new();
     if let Some(h) = &d.help {
-        notes.push(format!("help: {}", escape_controls(h)));
+        notes.push(format!("help: {}", shown(h)));
     }
     base.with_code(d.code.0)
-        .with_message(escape_controls(&d.message))
+        .with_message(shown(&d.message))
         .with_labels(labels)
         .with_notes(notes)
 }
@@ -132,6 +142,7 @@ fn to_codespan(d: &Diagnostic, ids: &[usize]) -> CsDiagnostic<usize> {
 pub fn render_json(diags: &Diagnostics, sources: &Sources) -> serde_json::Value {
     let (_, redactor) = masked_sources(sources);
     let text = |s: &str| redactor.redact(s);
+    // (JSON keeps control characters as data; serde escapes them.)
     let place = |l: &super::Label| {
         let f = sources.get(l.file);
         let (line, col) = f.map_or((0, 0), |f| f.line_col(l.span.start));
@@ -168,6 +179,45 @@ pub fn render_json(diags: &Diagnostics, sources: &Sources) -> serde_json::Value 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snippets_mask_secrets_and_messages_show_no_control_character() {
+        use crate::diagnostics::{Diagnostic, INVALID_VALUE, TOML_SYNTAX};
+        let mut sources = Sources::new();
+        let text = "[auth]\nclient_secret = hunter2-plain # oops\nrepository = \"https://ci:tok-12345@git.example.org/x\"\n";
+        let f = sources.add("instances/x.toml", text);
+        let at = |needle: &str| {
+            let i = text.find(needle).unwrap();
+            i..i + needle.len()
+        };
+        let diags = Diagnostics::from(vec![
+            Diagnostic::new(TOML_SYNTAX, "invalid TOML: string values must be quoted").at(
+                f,
+                at("hunter2-plain"),
+                "here",
+            ),
+            Diagnostic::new(INVALID_VALUE, "`hunter2-plain\u{1b}[2J` is not a value").at(
+                f,
+                at("git.example.org"),
+                "host",
+            ),
+        ]);
+        let out = render_human(&diags, &sources);
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(!out.contains("tok-12345"), "{out}");
+        assert!(!out.contains('\u{1b}'), "{out}");
+        assert!(out.contains("`REDACTED\\x1b[2J` is not a value"), "{out}");
+        // The masked password keeps the line's layout: the caret is under the host.
+        let line = out
+            .lines()
+            .find(|l| l.contains("repository = "))
+            .unwrap()
+            .to_owned();
+        let carets = out.lines().find(|l| l.contains("^^^ host")).unwrap();
+        assert_eq!(line.find("git.example.org"), carets.find('^'), "{out}");
+        let json = render_json(&diags, &sources).to_string();
+        assert!(!json.contains("hunter2"), "{json}");
+    }
 
     #[test]
     fn printable_masks_control_characters_byte_for_byte() {
