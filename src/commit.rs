@@ -602,7 +602,10 @@ impl CommitRepo {
             })?;
         let head_before = self.repo.head().ok().and_then(|h| h.target());
         // Hooks print on standard output too; casa-build's own output is its summary, so
-        // everything git and the hooks say goes to standard error.
+        // everything git and the hooks say goes to standard error. (The child gets the
+        // descriptor itself: nothing is written through it here, so `cli::stderr` has no say.)
+        #[allow(clippy::disallowed_methods)]
+        let child_stdout = Stdio::from(std::io::stderr());
         let status = self
             .git()
             .arg("commit")
@@ -611,7 +614,7 @@ impl CommitRepo {
             .arg(msg.path())
             .env("GIT_INDEX_FILE", &index_path)
             .stdin(Stdio::inherit())
-            .stdout(Stdio::from(std::io::stderr()))
+            .stdout(child_stdout)
             .stderr(Stdio::inherit())
             .status()
             .map_err(|source| CommitError::NoGit { source })?;

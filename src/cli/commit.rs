@@ -46,8 +46,7 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
     let site_repo = SiteRepo::open_in(o.repo, o.site)?;
     site_repo.share_odb(&odb)?;
     let sources = site_repo.sources_of_tree(source_tree, "the commit")?;
-    let built = match open_schemas(o.schemas, o.site, &sources).and_then(|s| build(&sources, &s))
-    {
+    let built = match open_schemas(o.schemas, o.site, &sources).and_then(|s| build(&sources, &s)) {
         Ok(b) => b,
         Err(diags) => return stopped(&diags, &sources, Format::Text),
     };

@@ -119,7 +119,7 @@ pub(crate) fn seal(
                 crate::sources::Read::Bytes(b) => (dir.join(rel), b),
                 crate::sources::Read::Refused(r) => {
                     writeln!(
-                        std::io::stderr().lock(),
+                        super::stderr(),
                         "error: the sealing certificate {rel} {r}\n  = help: {}",
                         crate::diagnostics::SITE_FILE_REFUSED.info().fix
                     )?;
@@ -162,10 +162,10 @@ pub(crate) fn seal(
         .sum();
     let secret = format!("{}/{}", slot.namespace, slot.name);
     match crate::seal::check_value(&plaintext, &secret, others) {
-        Ok(Some(warning)) => writeln!(std::io::stderr().lock(), "warning: {warning}")?,
+        Ok(Some(warning)) => writeln!(super::stderr(), "warning: {warning}")?,
         Ok(None) => {}
         Err(e) => {
-            writeln!(std::io::stderr().lock(), "error: {e}")?;
+            writeln!(super::stderr(), "error: {e}")?;
             return Ok(Outcome::Invalid);
         }
     }

@@ -558,10 +558,12 @@ fn a_site_repository_with_nothing_beside_it_builds_diffs_and_commits_with_no_fla
         .code(1)
         .stdout_has("changed")
         .run();
+    // The edit and the out/ it builds, in one commit.
     Cli::new()
-        .arg("commit")
+        .args(["commit", "-a"])
         .in_dir(site.path())
         .code(0)
         .stdout_has("committed")
+        .stdout_has("with instances/cms-prod.toml")
         .run();
 }
