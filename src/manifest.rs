@@ -129,6 +129,9 @@ pub struct Unit {
     /// The Flux entry point (`clusters/<site>`): applied by `flux bootstrap`'s own
     /// Kustomization, so it has none of its own.
     pub entry: bool,
+    /// How long Flux waits for the unit's objects to be healthy (the longest its components
+    /// ask for).
+    pub timeout_minutes: u32,
 }
 
 const FIRST_KEYS: [&str; 3] = ["apiVersion", "kind", "metadata"];

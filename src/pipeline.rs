@@ -398,7 +398,7 @@ mod tests {
     fn the_release_is_checked_against_the_store_before_anything_renders() {
         let s = reference_sources(false);
         let text = s.get(s.find("site.toml").unwrap()).unwrap().text.replacen(
-            "kubernetes_version = \"1.33\"",
+            "kubernetes_version = \"1.36\"",
             "kubernetes_version = \"1.38\"",
             1,
         );
@@ -414,7 +414,7 @@ mod tests {
             d.message,
             "no schemas for Kubernetes 1.38: the schemas cover 1.33 to 1.37 in the embedded catalog"
         );
-        assert_eq!(d.location(&other).map(|l| (l.1, l.2)), Some((14, 22)));
+        assert_eq!(d.location(&other).map(|l| (l.1, l.2)), Some((15, 22)));
         // The shared schemas cover 1.38 no more than the catalog, but 1.27 they do.
         let text = other
             .get(other.find("site.toml").unwrap())
@@ -441,8 +441,8 @@ mod tests {
         let err = build(&s, &store()).unwrap_err();
         assert_eq!(codes(&err), [diag::UNKNOWN_KIND]);
         let site = s.get(s.find("site.toml").unwrap()).unwrap().text.replacen(
-            "kubernetes_version = \"1.33\"",
-            "kubernetes_version = \"1.33\"\nallowed_kinds = [\"example.org/v1/Gizmo\"]",
+            "kubernetes_version = \"1.36\"",
+            "kubernetes_version = \"1.36\"\nallowed_kinds = [\"example.org/v1/Gizmo\"]",
             1,
         );
         let mut allowed = Sources::new();
@@ -452,5 +452,76 @@ mod tests {
         }
         allowed.templates = s.templates.clone();
         assert!(build(&allowed, &store()).is_ok());
+    }
+
+    #[test]
+    fn a_custom_kind_its_component_does_not_declare_is_a_broken_reference() {
+        // CVMFS's unit does not wait for Traefik: an IngressRoute there would be applied
+        // before its CRD exists.
+        let mut s = reference_sources(false);
+        s.templates.push((
+            "cvmfs/route.yaml.j2".into(),
+            "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata:\n  name: r\n  namespace: cvmfs\nspec:\n  routes:\n    - kind: Rule\n      match: Host(`c.example.org`)\n      services:\n        - name: s\n          port: 80\n".into(),
+        ));
+        let err = build(&s, &store()).unwrap_err();
+        let msgs: Vec<_> = err.iter().map(|d| (d.code, d.message.clone())).collect();
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert_eq!(msgs[0].0, diag::BROKEN_REFERENCE);
+        assert!(
+            msgs[0]
+                .1
+                .contains("IngressRoute.traefik.io cvmfs/r (unit cvmfs) is a kind of traefik.io")
+                && msgs[0].1.contains("does not depend on traefik"),
+            "{}",
+            msgs[0].1
+        );
+    }
+
+    fn health_kinds(b: &Build, unit: &str) -> Vec<String> {
+        let k = b
+            .manifests
+            .iter()
+            .find(|m| m.id.kind == "Kustomization" && m.id.name == unit)
+            .unwrap_or_else(|| panic!("no Kustomization {unit}"));
+        k.value
+            .pointer("/spec/healthCheckExprs")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["kind"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn each_unit_health_checks_the_custom_kinds_it_holds() {
+        let b = build(&reference_sources(false), &store()).unwrap();
+        assert_eq!(
+            health_kinds(&b, "rook-ceph-cluster"),
+            [
+                "SealedSecret",
+                "CephCluster",
+                "CephBlockPool",
+                "CephFilesystem",
+                "CephObjectStore",
+                "CephObjectStoreUser"
+            ]
+        );
+        assert_eq!(
+            health_kinds(&b, "triton"),
+            ["SealedSecret", "ObjectBucketClaim"]
+        );
+        assert!(health_kinds(&b, "cvmfs").is_empty());
+        let rook = b
+            .manifests
+            .iter()
+            .find(|m| m.id.kind == "Kustomization" && m.id.name == "rook-ceph-cluster")
+            .unwrap();
+        assert_eq!(rook.value["spec"]["timeout"], "60m");
+        assert_eq!(
+            rook.value["spec"]["healthCheckExprs"][1]["current"],
+            "status.phase == 'Ready' && status.ceph.health in ['HEALTH_OK', 'HEALTH_WARN']"
+        );
     }
 }

@@ -84,6 +84,11 @@ fn site_toml(a: Shape, cert: &SealingCert) -> String {
         ),
         ("metallb", "https://metallb.github.io/metallb", "0.16.1"),
         ("rook-ceph", "https://charts.rook.io/release", "v1.20.6"),
+        (
+            "ceph-csi-drivers",
+            "https://ceph.github.io/ceph-csi-operator",
+            "1.0.4",
+        ),
         ("traefik", "https://traefik.github.io/charts", "41.3.0"),
         ("dex", "https://charts.dexidp.io", "0.24.0"),
         (
@@ -106,7 +111,7 @@ fn site_toml(a: Shape, cert: &SealingCert) -> String {
 [site]
 name = "synthetic"
 domain = "synthetic.example.org"
-kubernetes_version = "1.33"
+kubernetes_version = "1.36"
 
 [gitops]
 repository = "https://git.example.org/synthetic/config.git"

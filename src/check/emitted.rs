@@ -101,7 +101,7 @@ pub static EMITTED: &[Emits] = &[
     Emits {
         component: "rook-ceph-operator",
         kinds: &[NAMESPACE, HELM_RELEASE],
-        charts: &["rook-ceph"],
+        charts: &["rook-ceph", "ceph-csi-drivers"],
     },
     Emits {
         component: "gpu-operator",

@@ -73,6 +73,39 @@ pub fn check_references(site: &Site, manifests: &[Manifest], units: &[Unit]) -> 
         )));
     }
 
+    // Custom kinds: the unit holding one waits for the unit that installs its CRD. The
+    // dependency comes from the component's declared `kinds`; an object whose group is not
+    // declared would be applied before its CRD exists and fail Flux's dry run.
+    let crd_groups = crate::site::components::crd_groups(site);
+    let by_name: BTreeMap<&str, &Unit> = units.iter().map(|u| (u.name.as_str(), u)).collect();
+    let mut reported = BTreeSet::new();
+    for m in manifests {
+        let group = m.id.group.as_str();
+        if !crd_groups.contains(&group) || crate::site::components::is_preinstalled(site, group) {
+            continue;
+        }
+        let installers = crate::site::components::crd_units(site, group);
+        // No unit of the tree installs them: the cluster does (`[site] cluster_provides`),
+        // or the requirement rule (CB038) has reported the missing component.
+        if installers.is_empty() {
+            continue;
+        }
+        let Some(unit) = by_name.get(m.unit.as_str()) else {
+            continue;
+        };
+        let served = installers
+            .iter()
+            .any(|i| *i == unit.name || unit.depends_on.contains(i));
+        if !served && reported.insert((unit.name.clone(), group.to_owned())) {
+            diags.push(broken(format!(
+                "{} (unit {}) is a kind of {group}, but its unit does not depend on {} (add {group:?} to the `kinds` of the component that renders it, src/site/components.rs)",
+                m.id,
+                unit.name,
+                installers.join(", ")
+            )));
+        }
+    }
+
     // HelmRelease sources.
     let ids: HashSet<(String, Option<String>, String)> = manifests
         .iter()

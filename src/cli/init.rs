@@ -47,8 +47,9 @@ const CHARTS: &[(&str, &str, &str)] = &[
     ("jupyterhub", "https://hub.jupyter.org/helm-chart/", "4.4.0"),
 ];
 
-/// The Kubernetes version a new site targets when none is given (the reference site's).
-const DEFAULT_KUBERNETES: &str = "1.33";
+/// The Kubernetes version a new site targets when none is given (the reference site's, inside
+/// what Flux 2.9 and Rook 1.20 support).
+const DEFAULT_KUBERNETES: &str = "1.36";
 
 /// The checked answers.
 struct Plan {

@@ -300,6 +300,7 @@ mod tests {
             depends_on: Vec::new(),
             suspend: false,
             entry: false,
+            timeout_minutes: 15,
         }
     }
 

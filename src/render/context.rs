@@ -29,7 +29,7 @@ pub(super) fn site_context(site: &Site, units: &[Unit]) -> Value {
     let flux_units: Vec<Value> = units
         .iter()
         .filter(|u| !u.entry)
-        .map(|u| json!({"name": u.name, "layer": u.layer, "path": format!("./{root}/{}", u.path), "depends_on": u.depends_on, "suspend": u.suspend}))
+        .map(|u| json!({"name": u.name, "layer": u.layer, "path": format!("./{root}/{}", u.path), "depends_on": u.depends_on, "suspend": u.suspend, "timeout": format!("{}m", u.timeout_minutes)}))
         .collect();
     let tenant = site.tenant().map(|t| {
         json!({

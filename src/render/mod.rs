@@ -6,9 +6,10 @@
 
 mod context;
 mod env;
+pub mod health;
 mod secrets;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
@@ -32,28 +33,73 @@ pub fn render(site: &Site, sources: &Sources) -> Result<Vec<Manifest>, Diagnosti
     let base = minijinja::Value::from(minijinja::value::Serde(context::site_context(site, &units)));
     let mut out = Vec::new();
     let mut diags = Diagnostics::new();
-    for unit in &units {
-        let ctx = minijinja::value::merge_maps([
-            base.clone(),
-            minijinja::Value::from(minijinja::value::Serde(context::unit_context(site, unit))),
-        ]);
-        for component in &unit.components {
-            for name in env::component_templates(&env, component) {
-                let rendered = env.get_template(&name).and_then(|t| t.render(&ctx));
-                match rendered {
-                    Ok(text) => parse_documents(&text, &name, unit, site, &mut out, &mut diags),
-                    Err(e) => diags.push(template_error(&name, &e)),
-                }
-            }
-        }
+    // The entry unit renders last: its Kustomizations carry health checks for the kinds the
+    // other units turned out to hold.
+    for unit in units.iter().filter(|u| !u.entry) {
+        render_unit(&env, &base, site, unit, None, &mut out, &mut diags);
     }
     secrets::emit(site, &units, &mut out, &mut diags);
+    let health = unit_health(&units, &out);
+    for unit in units.iter().filter(|u| u.entry) {
+        render_unit(&env, &base, site, unit, Some(&health), &mut out, &mut diags);
+    }
     check_duplicates(&out, &mut diags);
     if diags.has_errors() {
         Err(diags)
     } else {
         Ok(out)
     }
+}
+
+fn render_unit(
+    env: &minijinja::Environment<'_>,
+    base: &minijinja::Value,
+    site: &Site,
+    unit: &Unit,
+    health: Option<&Value>,
+    out: &mut Vec<Manifest>,
+    diags: &mut Diagnostics,
+) {
+    let mut layers = vec![
+        base.clone(),
+        minijinja::Value::from(minijinja::value::Serde(context::unit_context(site, unit))),
+    ];
+    if let Some(h) = health {
+        layers.push(minijinja::Value::from(minijinja::value::Serde(
+            json!({ "flux_health": h }),
+        )));
+    }
+    let ctx = minijinja::value::merge_maps(layers);
+    for component in &unit.components {
+        for name in env::component_templates(env, component) {
+            let rendered = env.get_template(&name).and_then(|t| t.render(&ctx));
+            match rendered {
+                Ok(text) => parse_documents(&text, &name, unit, site, out, diags),
+                Err(e) => diags.push(template_error(&name, &e)),
+            }
+        }
+    }
+}
+
+/// Per unit, the `healthCheckExprs` for the custom kinds it holds.
+fn unit_health(units: &[Unit], out: &[Manifest]) -> Value {
+    let mut kinds: HashMap<&str, BTreeSet<(&str, &str)>> = HashMap::new();
+    for m in out {
+        kinds
+            .entry(m.unit.as_str())
+            .or_default()
+            .insert((m.id.group.as_str(), m.id.kind.as_str()));
+    }
+    let map: serde_json::Map<String, Value> = units
+        .iter()
+        .filter(|u| !u.entry)
+        .map(|u| {
+            let held = kinds.get(u.name.as_str());
+            let exprs = health::exprs_for(|g, k| held.is_some_and(|h| h.contains(&(g, k))));
+            (u.name.clone(), Value::Array(exprs))
+        })
+        .collect();
+    Value::Object(map)
 }
 
 fn template_error(name: &str, e: &minijinja::Error) -> Diagnostic {

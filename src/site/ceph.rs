@@ -218,6 +218,14 @@ impl super::Site {
     }
 }
 
+/// How long Flux waits for the Ceph cluster unit. The CephCluster reports `Ready` only after
+/// the operator has prepared and started every OSD ("Configuring Ceph OSDs" comes before
+/// "Cluster created successfully", rook@v1.20.6:pkg/operator/ceph/cluster/cluster.go), which
+/// on a new cluster with hundreds of OSDs (Flatiron: 600) takes far longer than the default.
+/// A wait that runs out is not destructive (Flux marks the unit not ready and tries again at
+/// the next interval), but dependents would then wait a whole interval longer.
+pub const TIMEOUT_MINUTES: u32 = 60;
+
 /// The Secret holding an object store user's S3 keys.
 pub fn rgw_user_secret(user: &str) -> String {
     format!("rgw-user-{user}")
@@ -286,6 +294,34 @@ pub(super) fn images<'a>(site: &'a Site, _: At<'a>) -> Vec<ImageUse<'a>> {
             dev: false,
         })
         .collect()
+}
+
+/// The OBC `additionalConfig` keys the Rook operator accepts when nothing says otherwise
+/// (rook@v1.20.6:pkg/operator/ceph/controller/controller_utils.go
+/// `obcAllowAdditionalConfigFieldsDefaultValue`; the chart sets the same,
+/// deploy/charts/rook-ceph/values.yaml `obcAllowAdditionalConfigFields`).
+pub const OBC_DEFAULT_FIELDS: &[&str] = &["maxObjects", "maxSize"];
+
+/// The keys the site's bucket claims set: `bucketOwner` makes the bucket belong to the
+/// site's object store user, whose keys the consumers hold (rook@v1.20.6:
+/// Documentation/Storage-Configuration/Object-Storage-RGW/ceph-object-bucket-claim.md).
+pub fn obc_fields_used(site: &Site) -> Vec<&'static str> {
+    match site
+        .spec
+        .ceph
+        .as_ref()
+        .and_then(|c| c.object_store.as_ref())
+    {
+        Some(os) if !os.bucket.is_empty() => vec!["bucketOwner"],
+        _ => Vec::new(),
+    }
+}
+
+/// What the operator must accept: its defaults and the keys the claims set.
+pub(super) fn operator_context(site: &Site) -> Map<String, Value> {
+    let mut fields: Vec<&str> = OBC_DEFAULT_FIELDS.to_vec();
+    fields.extend(obc_fields_used(site));
+    Map::from_iter([("obc_allowed_fields".to_owned(), json!(fields))])
 }
 
 /// The OSD hosts with their device paths, and the object store's endpoint and users.

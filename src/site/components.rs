@@ -48,6 +48,16 @@ pub struct Component {
     /// Values derived from the site for its templates, merged into the template context
     /// (keys are unique across the registry; nested maps merge).
     pub context: fn(&Site) -> Map<String, Value>,
+    /// API groups whose CustomResourceDefinitions its charts install: a unit emitting a kind
+    /// of such a group depends on this component's unit.
+    pub crds: &'static [&'static str],
+    /// API groups of the custom kinds its templates emit (SealedSecrets follow from its secret
+    /// fields and need no entry). `check` holds every rendered object to this list.
+    pub kinds: fn(&Site, At<'_>) -> Vec<&'static str>,
+    /// The public DNS names it serves, for the bootstrap notes.
+    pub dns: for<'a> fn(&'a Site, At<'a>) -> Vec<DnsName>,
+    /// How long Flux waits for its objects to become healthy, per reconciliation.
+    pub timeout_minutes: u32,
 }
 
 impl std::fmt::Debug for Component {
@@ -184,6 +194,31 @@ pub struct ImageUse<'a> {
     pub dev: bool,
 }
 
+/// A public DNS name a component serves, and what it must point at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsName {
+    pub name: String,
+    pub target: DnsTarget,
+    /// What the name is for, as the bootstrap notes list it.
+    pub what: String,
+}
+
+/// Where a DNS name points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsTarget {
+    /// A LoadBalancer address of the component itself.
+    Address(IpAddr),
+    /// Whatever address the site's ingress controller has (the name is one of its routes).
+    Ingress,
+}
+
+/// API groups installed before Flux reconciles (see `out/BOOTSTRAP.md`), not by a unit: the
+/// Calico API server serves `projectcalico.org/v3` once the operator's `APIServer default` is
+/// up (tigera/operator@v1.42.3:pkg/apis/version.go; calico@v3.32.1:manifests/custom-resources.yaml).
+/// Cilium, the other CNI, is installed before Flux too, and its operator registers the
+/// `cilium.io` CRDs at start (docs.cilium.io/en/v1.19, "CRD Management").
+pub const BOOTSTRAP_GROUPS: &[&str] = &["projectcalico.org", "cilium.io"];
+
 /// A fixed LoadBalancer address a component asks for.
 #[derive(Debug, Clone)]
 pub struct Address<'a> {
@@ -223,6 +258,18 @@ fn no_context(_: &Site) -> Map<String, Value> {
     Map::new()
 }
 
+fn no_kinds(_: &Site, _: At<'_>) -> Vec<&'static str> {
+    Vec::new()
+}
+
+fn no_dns<'a>(_: &'a Site, _: At<'a>) -> Vec<DnsName> {
+    Vec::new()
+}
+
+/// Flux's own wait when a component says nothing: long enough for image pulls and a chart's
+/// hooks, short enough that a stuck unit reports within a reconcile interval or two.
+pub const DEFAULT_TIMEOUT_MINUTES: u32 = 15;
+
 /// The row every component starts from: enabled, and nothing else.
 pub const BASE: Component = Component {
     name: "",
@@ -236,6 +283,10 @@ pub const BASE: Component = Component {
     images: no_images,
     addresses: no_addresses,
     context: no_context,
+    crds: &[],
+    kinds: no_kinds,
+    dns: no_dns,
+    timeout_minutes: DEFAULT_TIMEOUT_MINUTES,
 };
 
 /// Every component, in the order units are listed and applied.
@@ -244,6 +295,12 @@ pub static COMPONENTS: &[Component] = &[
         name: "flux",
         unit: UnitOf::Entry,
         layer: Layer::Controllers,
+        // Installed by `flux bootstrap`, before any unit.
+        crds: &[
+            "source.toolkit.fluxcd.io",
+            "kustomize.toolkit.fluxcd.io",
+            "helm.toolkit.fluxcd.io",
+        ],
         ..BASE
     },
     Component {
@@ -253,6 +310,8 @@ pub static COMPONENTS: &[Component] = &[
         enabled: |s, _| !s.cluster_provides(ClusterService::SealedSecrets),
         provides: |_| vec![Capability::SealedSecrets],
         charts: |_, _| vec!["sealed-secrets"],
+        // sealed-secrets@helm-v2.18.5:helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml
+        crds: &["bitnami.com"],
         ..BASE
     },
     Component {
@@ -262,6 +321,8 @@ pub static COMPONENTS: &[Component] = &[
         enabled: |s, _| s.gateway().is_some_and(|g| g.crds.is_some()),
         provides: |_| vec![Capability::GatewayApi],
         context: ingress::gateway_api_context,
+        // Its nested Kustomization applies kubernetes-sigs/gateway-api's config/crd.
+        crds: &["gateway.networking.k8s.io"],
         ..BASE
     },
     Component {
@@ -272,6 +333,8 @@ pub static COMPONENTS: &[Component] = &[
         provides: |_| vec![Capability::LoadBalancerController],
         charts: |_, _| vec!["metallb"],
         context: network::metallb_context,
+        // metallb@v0.16.1:charts/metallb/Chart.yaml (dependency `crds`, condition crds.enabled)
+        crds: &["metallb.io"],
         ..BASE
     },
     Component {
@@ -280,7 +343,11 @@ pub static COMPONENTS: &[Component] = &[
         layer: Layer::Controllers,
         enabled: |s, _| s.spec.ceph.is_some(),
         provides: |_| vec![Capability::CephOperator],
-        charts: |_, _| vec!["rook-ceph"],
+        charts: |_, _| vec!["rook-ceph", "ceph-csi-drivers"],
+        context: ceph::operator_context,
+        // rook@v1.20.6:deploy/charts/rook-ceph/templates/resources.yaml (ceph.rook.io,
+        // objectbucket.io) and its ceph-csi-operator 1.0.4 subchart (csi.ceph.io).
+        crds: &["ceph.rook.io", "objectbucket.io", "csi.ceph.io"],
         ..BASE
     },
     Component {
@@ -291,15 +358,21 @@ pub static COMPONENTS: &[Component] = &[
         provides: |_| vec![Capability::GpuDevicePlugin],
         charts: |_, _| vec!["gpu-operator"],
         context: gpu::context,
+        // NVIDIA/gpu-operator@v26.7.0:deployments/gpu-operator/crds/ (ClusterPolicy,
+        // NVIDIADriver, GPUCluster; resource.nvidia.com for the DRA driver) and its
+        // node-feature-discovery subchart.
+        crds: &["nvidia.com", "resource.nvidia.com", "nfd.k8s-sigs.io"],
         ..BASE
     },
     Component {
         name: "calico",
         unit: UnitOf::Own("calico"),
         layer: Layer::Config,
-        enabled: |s, _| s.spec.calico.is_some(),
+        enabled: network::calico_enabled,
+        provides: network::calico_provides,
         secrets: network::calico_secrets,
         context: network::calico_context,
+        kinds: network::calico_kinds,
         ..BASE
     },
     Component {
@@ -312,6 +385,7 @@ pub static COMPONENTS: &[Component] = &[
         charts: |_, _| vec!["cilium"],
         secrets: cilium::secrets,
         context: cilium::context,
+        kinds: |_, _| vec!["cilium.io"],
         ..BASE
     },
     Component {
@@ -321,6 +395,7 @@ pub static COMPONENTS: &[Component] = &[
         enabled: |s, _| s.spec.metallb.is_some(),
         provides: |_| vec![Capability::LoadBalancer],
         needs: network::metallb_config_needs,
+        kinds: |_, _| vec!["metallb.io"],
         ..BASE
     },
     Component {
@@ -333,6 +408,8 @@ pub static COMPONENTS: &[Component] = &[
         secrets: ceph::secrets,
         images: ceph::images,
         context: ceph::context,
+        kinds: |_, _| vec!["ceph.rook.io"],
+        timeout_minutes: ceph::TIMEOUT_MINUTES,
         ..BASE
     },
     Component {
@@ -344,6 +421,9 @@ pub static COMPONENTS: &[Component] = &[
         needs: platform::traefik_needs,
         charts: |_, _| vec!["traefik"],
         addresses: platform::traefik_addresses,
+        context: platform::traefik_context,
+        // traefik-helm-chart@v41.3.0:traefik/crds/traefik.io_*.yaml
+        crds: &["traefik.io"],
         ..BASE
     },
     Component {
@@ -370,6 +450,7 @@ pub static COMPONENTS: &[Component] = &[
         provides: |_| vec![Capability::Ingress],
         needs: ingress::gateway_needs,
         addresses: ingress::gateway_addresses,
+        kinds: |_, _| vec!["gateway.networking.k8s.io"],
         ..BASE
     },
     Component {
@@ -379,6 +460,7 @@ pub static COMPONENTS: &[Component] = &[
         enabled: |s, _| s.spec.cvmfs.is_some(),
         provides: |_| vec![Capability::Cvmfs],
         charts: |_, _| vec!["cvmfs-csi"],
+        context: platform::cvmfs_context,
         ..BASE
     },
     Component {
@@ -391,6 +473,8 @@ pub static COMPONENTS: &[Component] = &[
         charts: |_, _| vec!["dex"],
         secrets: dex::secrets,
         context: dex::context,
+        kinds: ingress::route_kinds,
+        dns: dex::dns,
         ..BASE
     },
     Component {
@@ -403,6 +487,8 @@ pub static COMPONENTS: &[Component] = &[
         images: platform::triton_images,
         addresses: platform::triton_addresses,
         context: platform::triton_context,
+        kinds: platform::triton_kinds,
+        dns: platform::triton_dns,
         ..BASE
     },
     Component {
@@ -415,6 +501,8 @@ pub static COMPONENTS: &[Component] = &[
         images: instance::hub_images,
         addresses: instance::hub_addresses,
         context: instance::hub_context,
+        kinds: ingress::route_kinds,
+        dns: instance::hub_dns,
         ..BASE
     },
     Component {
@@ -426,6 +514,7 @@ pub static COMPONENTS: &[Component] = &[
         charts: instance::dask_charts,
         images: instance::dask_images,
         addresses: instance::dask_addresses,
+        dns: instance::dask_dns,
         ..BASE
     },
 ];
@@ -567,65 +656,95 @@ impl Site {
 }
 
 /// The Flux units of the site, in apply order: one per site-wide unit name, one per
-/// instance. A unit depends on every unit of the layer before it (CRDs and operators, then
-/// cluster configuration, then platform services, then applications and instances) and on
-/// the units of its own layer that provide what its components need.
+/// instance. A unit depends on exactly what its components need: the units of the components
+/// that provide each capability they need (`needs`, plus the Sealed Secrets controller for a
+/// secret field), and the units that install the CRDs of the kinds they emit (`kinds` against
+/// `crds`). Nothing else: a unit does not wait for a whole layer (Triton does not wait for
+/// Dex or CVMFS). The entry unit and what is installed before Flux (`BOOTSTRAP_GROUPS`) are
+/// never waited for: they exist before any unit is applied.
 pub fn units(site: &Site) -> Vec<Unit> {
     let mut v: Vec<Unit> = Vec::new();
-    let mut needs: Vec<Vec<Capability>> = Vec::new();
+    let mut wants: Vec<Vec<String>> = Vec::new();
     for (c, at) in site.targets() {
         let name = c.unit_name(at);
         let idx = match v.iter().position(|u| u.name == name) {
             Some(i) => i,
             None => {
                 v.push(new_unit(site, c, at, &name));
-                needs.push(Vec::new());
+                wants.push(Vec::new());
                 v.len() - 1
             }
         };
-        if !v[idx].components.contains(&c.name) {
-            v[idx].components.push(c.name);
+        let unit = &mut v[idx];
+        if !unit.components.contains(&c.name) {
+            unit.components.push(c.name);
         }
-        needs[idx].extend((c.needs)(site, at).into_iter().map(|n| n.capability));
+        unit.timeout_minutes = unit.timeout_minutes.max(c.timeout_minutes);
+        for need in site.needs_of(c, at) {
+            wants[idx].extend(
+                site.providers(need.capability)
+                    .into_iter()
+                    .filter(|p| p.unit != UnitOf::Instance)
+                    .map(|p| p.unit_name(At::Site)),
+            );
+        }
+        for group in (c.kinds)(site, at) {
+            wants[idx].extend(crd_units(site, group));
+        }
     }
-    let names_in = |v: &[Unit], layer: Layer| -> Vec<String> {
-        v.iter()
-            .filter(|u| u.layer == layer && !u.entry)
-            .map(|u| u.name.clone())
-            .collect()
-    };
-    let by_layer: Vec<(Layer, Vec<String>)> = [Layer::Controllers, Layer::Config, Layer::Platform]
-        .into_iter()
-        .map(|l| (l, names_in(&v, l)))
+    let order: Vec<String> = v.iter().map(|u| u.name.clone()).collect();
+    let entries: Vec<String> = v
+        .iter()
+        .filter(|u| u.entry)
+        .map(|u| u.name.clone())
         .collect();
-    let provider_units = |cap: Capability, layer: Layer| -> Vec<String> {
-        site.providers(cap)
-            .into_iter()
-            .filter(|c| c.layer == layer && c.unit != UnitOf::Instance)
-            .map(|c| c.unit_name(At::Site))
-            .collect()
-    };
-    for (u, needs) in v.iter_mut().zip(needs) {
+    for (u, wants) in v.iter_mut().zip(wants) {
         if u.entry {
             continue;
         }
-        let before = match u.layer {
-            Layer::Controllers => None,
-            Layer::Config => Some(Layer::Controllers),
-            Layer::Platform => Some(Layer::Config),
-            Layer::Apps => Some(Layer::Platform),
-        };
-        if let Some((_, names)) = before.and_then(|b| by_layer.iter().find(|(l, _)| *l == b)) {
-            u.depends_on = names.clone();
-        }
-        for cap in needs {
-            for p in provider_units(cap, u.layer) {
-                if p != u.name && !u.depends_on.contains(&p) {
-                    u.depends_on.push(p);
-                }
-            }
-        }
+        let mut deps: Vec<String> = wants
+            .into_iter()
+            .filter(|d| *d != u.name && !entries.contains(d))
+            .collect();
+        // Apply order, then once each: the list reads like the units do.
+        deps.sort_by_key(|d| order.iter().position(|o| o == d).unwrap_or(usize::MAX));
+        deps.dedup();
+        u.depends_on = deps;
     }
+    v
+}
+
+/// The units whose components install the CRDs of an API group; none for a group that
+/// exists before any unit is applied (installed by the bootstrap or by `flux bootstrap`).
+pub fn crd_units(site: &Site, group: &str) -> Vec<String> {
+    if is_preinstalled(site, group) {
+        return Vec::new();
+    }
+    site.components()
+        .filter(|p| p.crds.contains(&group) && matches!(p.unit, UnitOf::Own(_)))
+        .map(|p| p.unit_name(At::Site))
+        .collect()
+}
+
+/// Whether an API group's CRDs exist before Flux applies any unit.
+pub fn is_preinstalled(site: &Site, group: &str) -> bool {
+    BOOTSTRAP_GROUPS.contains(&group)
+        || site
+            .registry
+            .iter()
+            .any(|c| c.unit == UnitOf::Entry && c.crds.contains(&group))
+}
+
+/// Every API group some component of the registry installs, or the bootstrap does.
+pub fn crd_groups(site: &Site) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = site
+        .registry
+        .iter()
+        .flat_map(|c| c.crds.iter().copied())
+        .chain(BOOTSTRAP_GROUPS.iter().copied())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
     v
 }
 
@@ -647,6 +766,7 @@ fn new_unit(site: &Site, c: &Component, at: At<'_>, name: &str) -> Unit {
         depends_on: Vec::new(),
         suspend,
         entry: c.unit == UnitOf::Entry,
+        timeout_minutes: 0,
     }
 }
 
@@ -714,5 +834,125 @@ mod tests {
         let (site, _) = site_with(&[(triton, "")], &[]);
         assert!(site.component("triton").is_some());
         assert!(!site.components().any(|c| c.name == "triton"));
+    }
+
+    fn deps(units: &[Unit], name: &str) -> Vec<String> {
+        units
+            .iter()
+            .find(|u| u.name == name)
+            .unwrap_or_else(|| panic!("no unit {name}"))
+            .depends_on
+            .clone()
+    }
+
+    #[test]
+    fn units_depend_on_what_their_components_need_and_nothing_else() {
+        let (site, _) = site_with(&[], &[]);
+        let u = units(&site);
+        // Triton: its sealed keys, the bucket claim's CRD, the GPU device plugin, its
+        // LoadBalancer address (a MetalLB pool Calico announces) and the object store. Not
+        // Dex, not CVMFS, not Traefik.
+        assert_eq!(
+            deps(&u, "triton"),
+            [
+                "sealed-secrets",
+                "rook-ceph-operator",
+                "gpu-operator",
+                "calico",
+                "metallb-config",
+                "rook-ceph-cluster"
+            ]
+        );
+        // CVMFS needs nothing; Dex its sealed environment and the ingress whose kind it uses.
+        assert!(deps(&u, "cvmfs").is_empty());
+        assert_eq!(deps(&u, "dex"), ["sealed-secrets", "traefik"]);
+        assert_eq!(deps(&u, "metallb-config"), ["metallb"]);
+        assert_eq!(
+            deps(&u, "rook-ceph-cluster"),
+            ["sealed-secrets", "rook-ceph-operator"]
+        );
+        assert_eq!(
+            deps(&u, "traefik"),
+            ["calico", "metallb-config", "rook-ceph-cluster"]
+        );
+        assert_eq!(
+            deps(&u, "instance-cms-prod"),
+            [
+                "sealed-secrets",
+                "calico",
+                "metallb-config",
+                "rook-ceph-cluster",
+                "traefik",
+                "cvmfs",
+                "dex"
+            ]
+        );
+        for unit in &u {
+            assert!(
+                !unit.depends_on.contains(&unit.name),
+                "{} on itself",
+                unit.name
+            );
+            assert!(
+                !unit.depends_on.contains(&"flux".to_owned()),
+                "{} on the entry",
+                unit.name
+            );
+            if unit.entry {
+                assert!(unit.depends_on.is_empty());
+            }
+        }
+        assert_eq!(
+            u.iter()
+                .find(|x| x.name == "rook-ceph-cluster")
+                .unwrap()
+                .timeout_minutes,
+            ceph::TIMEOUT_MINUTES
+        );
+    }
+
+    #[test]
+    fn without_acme_traefik_needs_no_storage_and_without_pools_calico_provides_none() {
+        let (site, _) = site_with(
+            &[(
+                "tls = { acme_email = \"cms-support@cse.unl.edu\" }",
+                "tls = {}",
+            )],
+            &[],
+        );
+        assert_eq!(deps(&units(&site), "traefik"), ["calico", "metallb-config"]);
+    }
+
+    fn uses_traefik_kinds(_: &Site, _: At<'_>) -> Vec<&'static str> {
+        vec!["traefik.io"]
+    }
+
+    static WITH_ROUTE: std::sync::LazyLock<Vec<Component>> = std::sync::LazyLock::new(|| {
+        let mut v = COMPONENTS.to_vec();
+        v.push(Component {
+            name: "router",
+            unit: UnitOf::Own("router"),
+            layer: Layer::Apps,
+            kinds: uses_traefik_kinds,
+            ..BASE
+        });
+        v
+    });
+
+    #[test]
+    fn a_kind_of_a_crd_group_makes_its_unit_wait_for_the_installer() {
+        let (site, _) = site_with(&[], &[]);
+        let site = Site {
+            registry: &WITH_ROUTE,
+            ..site
+        };
+        // No need at all, only a kind: the unit installing traefik.io's CRDs.
+        assert_eq!(deps(&units(&site), "router"), ["traefik"]);
+        assert_eq!(crd_units(&site, "traefik.io"), ["traefik"]);
+        // Installed before Flux: nothing to wait for.
+        assert!(crd_units(&site, "projectcalico.org").is_empty());
+        assert!(crd_units(&site, "helm.toolkit.fluxcd.io").is_empty());
+        assert!(is_preinstalled(&site, "kustomize.toolkit.fluxcd.io"));
+        assert!(!is_preinstalled(&site, "ceph.rook.io"));
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::components::{At, Capability, Need};
+use super::components::{At, Capability, DnsName, DnsTarget, Need};
 use super::secrets::Slots;
 use super::types::{ClaimName, ClientId, DisplayText, DnsLabel, HttpsUrl, OAuthScope, SealedValue};
 use super::{Site, Spanned};
@@ -40,6 +40,14 @@ pub struct Connector {
     pub groups_claim: Option<ClaimName>,
     /// Claim used as the user name.
     pub username_claim: Option<ClaimName>,
+    /// Accept users whose upstream token carries no `email_verified` claim, as if their
+    /// e-mail were verified (Dex `insecureSkipEmailVerified`). Off by default: with the
+    /// `email` scope Dex refuses such a login ("missing \"email_verified\" claim",
+    /// dex@v2.44.0:connector/oidc/oidc.go), which is the safe failure. Turn it on only for an
+    /// issuer that does not send the claim and whose e-mail addresses you trust, since
+    /// hubs and the API server then take the address as proven.
+    #[serde(default)]
+    pub insecure_skip_email_verified: bool,
 }
 
 /// A client of Dex: one per instance (redirect `https://<host>/hub/oauth_callback`), plus
@@ -56,6 +64,19 @@ pub struct StaticClient {
     pub redirect_uris: Vec<Spanned<String>>,
     #[schemars(with = "Option<SealedValue>")]
     pub secret: Option<Spanned<SealedValue>>,
+}
+
+/// The issuer's host, served by the cluster ingress.
+pub(super) fn dns<'a>(site: &'a Site, _: At<'a>) -> Vec<DnsName> {
+    site.spec
+        .dex
+        .iter()
+        .map(|d| DnsName {
+            name: issuer_host(d.issuer.as_str()).to_owned(),
+            target: DnsTarget::Ingress,
+            what: "Dex, the OIDC issuer (hubs, kubectl, the API server)".to_owned(),
+        })
+        .collect()
 }
 
 /// The Secret Dex's pod takes its environment from: every connector's and client's secret.
@@ -170,6 +191,30 @@ pub(super) fn context(site: &Site) -> Map<String, Value> {
             // No connector or confidential client, no secret: the Secret would not exist.
             "has_secrets": dex.connector.iter().any(|c| c.client_secret.is_some())
                 || dex.static_client.iter().any(|c| !c.public && c.secret.is_some()),
+            "env_checksum": env_checksum(dex),
         }),
     )])
+}
+
+/// A digest of the sealed values of Dex's environment Secret. The chart restarts Dex when its
+/// config changes (pod annotation `checksum/config` over the config Secret only, dexidp/
+/// helm-charts@dex-0.24.0:charts/dex/templates/deployment.yaml), not when the Secret it takes
+/// its environment from does, and environment variables are read at start: a re-sealed
+/// client secret would reach Dex only at its next restart. The digest, as a pod annotation,
+/// changes with any re-sealed value. Ciphertext only: nothing here is secret.
+fn env_checksum(dex: &Dex) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let sealed = dex
+        .connector
+        .iter()
+        .filter_map(|c| c.client_secret.as_ref())
+        .chain(dex.static_client.iter().filter_map(|c| c.secret.as_ref()));
+    for v in sealed {
+        h.update(v.get_ref().key.as_bytes());
+        h.update([0]);
+        h.update(v.get_ref().sealed.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

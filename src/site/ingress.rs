@@ -270,6 +270,16 @@ pub(super) fn gateway_addresses<'a>(site: &'a Site, _: At<'a>) -> Vec<Address<'a
         .collect()
 }
 
+/// The API group of the routes the route macro emits for the site's ingress (an Ingress is
+/// built in): a unit holding one waits for the unit installing its CRDs.
+pub(super) fn route_kinds(site: &Site, _: At<'_>) -> Vec<&'static str> {
+    match site.ingress() {
+        Some(IngressKind::Traefik) => vec!["traefik.io"],
+        Some(IngressKind::Gateway) => vec!["gateway.networking.k8s.io"],
+        Some(IngressKind::Nginx) | None => Vec::new(),
+    }
+}
+
 pub(super) fn gateway_needs<'a>(site: &'a Site, _: At<'a>) -> Vec<Need> {
     let Some(g) = site.gateway() else {
         return Vec::new();

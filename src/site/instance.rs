@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value, json};
 
-use super::components::{Address, At, Capability, ImageUse, Need};
+use super::components::{Address, At, Capability, DnsName, DnsTarget, ImageUse, Need};
 use super::secrets::Slots;
 use super::session::{AccessMode, Cpu, Home, Memory, ProfileGpu, Toleration, Volume};
 use super::storage::StorageUse;
@@ -416,6 +416,48 @@ pub(super) fn hub_context(_: &Site) -> Map<String, Value> {
         "secrets".to_owned(),
         json!({"hub_oauth": HUB_OAUTH_SECRET, "condor": CONDOR_SECRET, "xcache": XCACHE_SECRET}),
     )])
+}
+
+/// The hub's public name, one of the cluster ingress's routes.
+pub(super) fn hub_dns<'a>(_: &'a Site, at: At<'a>) -> Vec<DnsName> {
+    at.instance()
+        .map(|i| DnsName {
+            name: i.spec.instance.host.get_ref().to_string(),
+            target: DnsTarget::Ingress,
+            what: format!("JupyterHub `{}`", i.spec.instance.name.get_ref()),
+        })
+        .into_iter()
+        .collect()
+}
+
+/// With Tier-2 workers, the wildcards the workers reach each user's scheduler by (TLS by SNI
+/// through the instance's Dask Traefik).
+pub(super) fn dask_dns<'a>(_: &'a Site, at: At<'a>) -> Vec<DnsName> {
+    let Some(i) = at.instance() else {
+        return Vec::new();
+    };
+    let tier2 = i
+        .spec
+        .dask
+        .as_ref()
+        .is_some_and(|d| *d.mode.get_ref() == DaskMode::Tier2);
+    let (true, Some(base), Some(ip)) = (
+        tier2,
+        &i.spec.instance.dask_base_domain,
+        &i.spec.instance.dask_ip,
+    ) else {
+        return Vec::new();
+    };
+    let ip = *ip.get_ref();
+    let name = i.spec.instance.name.get_ref();
+    ["dask", "dask-worker"]
+        .into_iter()
+        .map(|sub| DnsName {
+            name: format!("*.{sub}.{base}"),
+            target: DnsTarget::Address(ip),
+            what: format!("Dask schedulers of `{name}` (Tier-2 workers)"),
+        })
+        .collect()
 }
 
 pub(super) fn dask_charts(_: &Site, at: At<'_>) -> Vec<&'static str> {

@@ -219,7 +219,45 @@ pub(super) fn calico_secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a
     }
 }
 
-/// The LoadBalancer ranges Calico announces (`serviceLoadBalancerIPs`).
+impl IpPool {
+    /// Whether the pool lies inside the cluster's pod CIDR: the pods' own pool. Without a
+    /// `[network]` there is no pod CIDR to tell by, and every pool is the Installation's.
+    pub fn is_pod_pool(&self, network: Option<&Network>) -> bool {
+        network.is_none_or(|n| {
+            n.pod_cidr
+                .get_ref()
+                .net()
+                .contains(&self.cidr.get_ref().net())
+        })
+    }
+}
+
+impl Site {
+    fn calico_pools(&self) -> impl Iterator<Item = &IpPool> {
+        self.spec.calico.iter().flat_map(|c| &c.ip_pool)
+    }
+
+    /// The Calico IP pools inside the pod CIDR. They belong to the operator's `Installation`,
+    /// made before Flux runs (`out/BOOTSTRAP.md`): without a pool at install time the operator
+    /// makes its own from kubeadm's podSubnet (tigera/operator@v1.42.3:pkg/controller/ippool/
+    /// defaults.go `mergePlatformPodCIDRs`), and a second pool with the same CIDR applied later
+    /// by Flux is refused for the overlap (calico@v3.32.1:libcalico-go/lib/clientv3/ippool.go
+    /// "CIDR overlaps with IPPool").
+    pub fn calico_pod_pools(&self) -> impl Iterator<Item = &IpPool> {
+        let net = self.spec.network.as_ref();
+        self.calico_pools().filter(move |p| p.is_pod_pool(net))
+    }
+
+    /// The other Calico IP pools: Flux applies them as `projectcalico.org/v3` IPPools (the
+    /// operator leaves pools it does not own alone: pool_controller.go `hasOwnerLabel`).
+    pub fn calico_extra_pools(&self) -> impl Iterator<Item = &IpPool> {
+        let net = self.spec.network.as_ref();
+        self.calico_pools().filter(move |p| !p.is_pod_pool(net))
+    }
+}
+
+/// The LoadBalancer ranges Calico announces (`serviceLoadBalancerIPs`), and the IP pools
+/// Flux applies.
 pub(super) fn calico_context(site: &Site) -> Map<String, Value> {
     let cidrs: Vec<String> = site
         .spec
@@ -229,18 +267,66 @@ pub(super) fn calico_context(site: &Site) -> Map<String, Value> {
         .filter(|p| *p.advertise.get_ref() == Advertiser::Calico)
         .flat_map(|p| p.addresses.iter().map(|a| a.get_ref().to_string()))
         .collect();
-    Map::from_iter([("calico_lb_cidrs".to_owned(), json!(cidrs))])
+    let pools: Vec<Value> = site.calico_extra_pools().map(|p| json!(p)).collect();
+    Map::from_iter([
+        ("calico_lb_cidrs".to_owned(), json!(cidrs)),
+        ("calico_flux_pools".to_owned(), json!(pools)),
+    ])
 }
 
-/// Whether MetalLB runs its speakers (it does not when Calico announces every pool).
-pub(super) fn metallb_context(site: &Site) -> Map<String, Value> {
-    let speaker = site
+/// Where Calico announces MetalLB's pools, an address is reachable only once Calico's BGP
+/// configuration is applied: Calico is then a provider of LoadBalancer addresses too, and a
+/// Service with a fixed address (Traefik answering the ACME challenge, Dex's issuer) waits
+/// for both.
+pub(super) fn calico_provides(site: &Site) -> Vec<Capability> {
+    if site
         .spec
         .metallb
         .iter()
         .flat_map(|m| &m.pool)
+        .any(|p| *p.advertise.get_ref() == Advertiser::Calico)
+    {
+        vec![Capability::LoadBalancer]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Whether Flux has anything of Calico's to apply: BGP, or pools besides the pod pool (the
+/// CNI itself and the pod pool are bootstrap steps).
+pub(super) fn calico_enabled(site: &Site, _: At<'_>) -> bool {
+    site.spec
+        .calico
+        .as_ref()
+        .is_some_and(|c| c.bgp.is_some() || site.calico_extra_pools().next().is_some())
+}
+
+/// Calico's own kinds, served by its API server (a bootstrap step).
+pub(super) fn calico_kinds(_: &Site, _: At<'_>) -> Vec<&'static str> {
+    vec!["projectcalico.org"]
+}
+
+/// Whether MetalLB runs its speakers (not when Calico announces every pool), and whether the
+/// speakers need the bundled FRR-K8s BGP backend (only where MetalLB itself speaks BGP: a
+/// pool it announces by BGP, or peers of its own).
+pub(super) fn metallb_context(site: &Site) -> Map<String, Value> {
+    let pools: Vec<&LbPool> = site.spec.metallb.iter().flat_map(|m| &m.pool).collect();
+    let speaker = pools
+        .iter()
         .any(|p| *p.advertise.get_ref() != Advertiser::Calico);
-    Map::from_iter([("metallb_speaker".to_owned(), json!(speaker))])
+    let bgp = speaker
+        && (pools
+            .iter()
+            .any(|p| *p.advertise.get_ref() == Advertiser::MetallbBgp)
+            || site
+                .spec
+                .metallb
+                .as_ref()
+                .is_some_and(|m| !m.peer.is_empty()));
+    Map::from_iter([
+        ("metallb_speaker".to_owned(), json!(speaker)),
+        ("metallb_frrk8s".to_owned(), json!(bgp)),
+    ])
 }
 
 pub(super) fn metallb_config_needs<'a>(site: &'a Site, _: At<'a>) -> Vec<Need> {

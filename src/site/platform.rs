@@ -4,11 +4,11 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value, json};
 
-use super::components::{Address, At, Capability, ImageUse, Need};
+use super::components::{Address, At, Capability, DnsName, DnsTarget, ImageUse, Need};
 use super::secrets::Slots;
 use super::types::{
-    CondorValue, DnsLabel, DnsSubdomain, Email, Hostname, ImageRef, LabelValue, PositiveQuantity,
-    SealedValue, UidDomain,
+    CondorValue, CvmfsProxy, DnsLabel, DnsSubdomain, Email, Hostname, ImageRef, LabelValue,
+    PositiveQuantity, SealedValue, UidDomain,
 };
 use super::{Site, Spanned};
 
@@ -37,13 +37,41 @@ pub struct Tls {
     pub acme_staging: bool,
 }
 
+/// A public port of the cluster Traefik besides 80 and 443.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryPoint {
-    pub name: DnsLabel,
-    pub port: u16,
+    /// Entry point name; also the port name of the pod and the Service, so at most 15
+    /// characters (the chart truncates longer ones: traefik-helm-chart@v41.3.0:
+    /// traefik/templates/_helpers.tpl `traefik.portname`).
+    #[schemars(with = "DnsLabel")]
+    pub name: Spanned<DnsLabel>,
+    /// The port clients connect to (the Service's port).
+    #[schemars(with = "u16")]
+    pub port: Spanned<u16>,
     pub protocol: Protocol,
 }
+
+impl EntryPoint {
+    /// The port Traefik binds in its pod. The chart runs Traefik as uid 65532 with every
+    /// capability dropped (traefik-helm-chart@v41.3.0:traefik/values.yaml `podSecurityContext`,
+    /// `securityContext`), so it cannot bind below 1024 ("binding to ports below 1024 requires
+    /// extra privileges", EXAMPLES.md); a privileged public port is served from 10000 + port,
+    /// as the chart serves 80 from 8000 and 443 from 8443.
+    pub fn container_port(&self) -> u32 {
+        let p = u32::from(*self.port.get_ref());
+        if p < 1024 { 10_000 + p } else { p }
+    }
+}
+
+/// The entry points and container ports traefik-helm-chart 41.3.0 defines itself
+/// (traefik/values.yaml `ports`): a site entry point may take none of these names or ports.
+pub const TRAEFIK_CHART_PORTS: &[(&str, u32)] = &[
+    ("traefik", 8080),
+    ("web", 8000),
+    ("websecure", 8443),
+    ("metrics", 9100),
+];
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
@@ -57,7 +85,9 @@ pub enum Protocol {
 #[serde(deny_unknown_fields)]
 pub struct Cvmfs {
     pub namespace: DnsLabel,
-    pub http_proxy: String,
+    /// `CVMFS_HTTP_PROXY`: groups separated by `;` of proxies separated by `|`, each
+    /// `http://HOST[:PORT]`, `DIRECT` or `auto`.
+    pub http_proxy: CvmfsProxy,
     /// Local cache quota per node, in MiB.
     pub cache_mib: u32,
     /// OSG's configuration repository, when used.
@@ -171,6 +201,14 @@ pub(super) fn triton_needs<'a>(site: &'a Site, _: At<'a>) -> Vec<Need> {
             fix: "enable [ceph.object_store] with a [[ceph.object_store.bucket]] of this name, or give [triton] model_repository".to_owned(),
         });
     }
+    if let Some(ip) = &t.lb_ip {
+        v.push(Need {
+            capability: Capability::LoadBalancer,
+            at: Some((site.file, ip.span())),
+            why: "Triton's gRPC endpoint is a LoadBalancer Service".to_owned(),
+            fix: "configure LoadBalancer address pools (the `metallb-config` component)".to_owned(),
+        });
+    }
     v
 }
 
@@ -180,6 +218,75 @@ fn triton_anchor(t: &Triton) -> std::ops::Range<usize> {
         .as_ref()
         .or(t.model_repository.as_ref())
         .map_or_else(|| t.gpu_model.span(), Spanned::span)
+}
+
+/// The bucket claims Triton's unit holds (those of its namespace) are Rook's kind.
+pub(super) fn triton_kinds(site: &Site, _: At<'_>) -> Vec<&'static str> {
+    let (Some(t), Some(os)) = (
+        &site.spec.triton,
+        site.spec
+            .ceph
+            .as_ref()
+            .and_then(|c| c.object_store.as_ref()),
+    ) else {
+        return Vec::new();
+    };
+    if os.bucket.iter().any(|b| b.namespace == t.namespace) {
+        vec!["objectbucket.io"]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Triton's gRPC name, on its own LoadBalancer address.
+pub(super) fn triton_dns<'a>(site: &'a Site, _: At<'a>) -> Vec<DnsName> {
+    let Some(t) = &site.spec.triton else {
+        return Vec::new();
+    };
+    match (&t.hostname, &t.lb_ip) {
+        (Some(h), Some(ip)) => vec![DnsName {
+            name: h.to_string(),
+            target: DnsTarget::Address(*ip.get_ref()),
+            what: "Triton (HTTP 8000, gRPC 8001)".to_owned(),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// The entry points with the port each listens on in the pod.
+pub(super) fn traefik_context(site: &Site) -> Map<String, Value> {
+    let eps: Vec<Value> = site
+        .spec
+        .traefik
+        .iter()
+        .flat_map(|t| &t.entry_point)
+        .map(|e| {
+            json!({
+                "name": e.name,
+                "port": e.container_port(),
+                "exposed_port": e.port,
+                "protocol": e.protocol,
+            })
+        })
+        .collect();
+    Map::from_iter([("traefik_entry_points".to_owned(), json!(eps))])
+}
+
+/// The directory of the configuration repository's public key. CVMFS keeps one directory
+/// per domain (`/etc/cvmfs/keys/<domain>/`, as the cvmfs-config packages install them), and
+/// the config repository is signed with its domain's key: config-osg.opensciencegrid.org
+/// with `/etc/cvmfs/keys/opensciencegrid.org`.
+pub(super) fn cvmfs_context(site: &Site) -> Map<String, Value> {
+    let keys = site
+        .spec
+        .cvmfs
+        .as_ref()
+        .and_then(|c| c.config_repository.as_ref())
+        .map(|r| {
+            let domain = r.as_str().split_once('.').map_or(r.as_str(), |(_, d)| d);
+            format!("/etc/cvmfs/keys/{domain}")
+        });
+    Map::from_iter([("cvmfs_keys_dir".to_owned(), json!(keys))])
 }
 
 pub(super) fn triton_secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a>) {

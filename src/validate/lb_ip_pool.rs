@@ -92,8 +92,8 @@ mod tests {
     fn a_fixed_address_from_the_clusters_own_load_balancer_is_refused() {
         let metallb = &SITE[SITE.find("# Calico announces the LoadBalancer").unwrap()
             ..SITE.find("[ceph]").unwrap()];
-        let version = "kubernetes_version = \"1.33\"";
-        let provided = "kubernetes_version = \"1.33\"\ncluster_provides = [\"load-balancer\"]";
+        let version = "kubernetes_version = \"1.36\"";
+        let provided = "kubernetes_version = \"1.36\"\ncluster_provides = [\"load-balancer\"]";
         let (site, src) = site_with(&[(metallb, ""), (version, provided)], &[]);
         let edited = SITE.replacen(metallb, "", 1).replacen(version, provided, 1);
         let (l, c) = pos(&edited, "\"198.51.100.5\"");

@@ -134,7 +134,7 @@ static CASES: &[Case] = &[
         edit: |_, scratch| {
             put(
                 scratch,
-                "k8s/v1.33.0-standalone-strict/namespace-v1.json",
+                "k8s/v1.36.0-standalone-strict/namespace-v1.json",
                 b"{not json",
             )
         },
@@ -144,7 +144,7 @@ static CASES: &[Case] = &[
         says: &[
             "error[CB141]",
             "invalid json in",
-            "v1.33.0-standalone-strict/namespace-v1.json",
+            "v1.36.0-standalone-strict/namespace-v1.json",
         ],
         never: &[],
     },
@@ -194,7 +194,7 @@ static CASES: &[Case] = &[
             replace(
                 site,
                 "site.toml",
-                "kubernetes_version = \"1.33\"",
+                "kubernetes_version = \"1.36\"",
                 "kubernetes_version = \"1.30\"",
             )
         },
@@ -218,8 +218,8 @@ static CASES: &[Case] = &[
             replace(
                 site,
                 "site.toml",
-                "kubernetes_version = \"1.33\"",
-                "kubernetes_version = \"1.33\"\nschemas = \"no-schemas-here\"",
+                "kubernetes_version = \"1.36\"",
+                "kubernetes_version = \"1.36\"\nschemas = \"no-schemas-here\"",
             )
         },
         stdin: None,

@@ -248,6 +248,7 @@ mod tests {
         assert_eq!(
             made.charts_without_schema,
             [
+                "ceph-csi-drivers",
                 "cilium",
                 "cvmfs-csi",
                 "dex",

@@ -299,6 +299,9 @@ const SERVER_METADATA: [&str; 7] = [
 
 /// Label and annotation prefixes that other tools write on our objects.
 const FOREIGN_KEYS: [&str; 2] = ["kustomize.toolkit.fluxcd.io/", "helm.toolkit.fluxcd.io/"];
+/// Flux settings the tree itself writes on objects (data that must never be pruned): ours,
+/// not stamped by Flux, so compared like any other annotation.
+const OWN_FLUX_KEYS: [&str; 1] = ["kustomize.toolkit.fluxcd.io/prune"];
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Drops `status`, the metadata the server owns, kubectl's last-applied annotation and
@@ -316,7 +319,9 @@ pub fn normalise(live: &Value) -> Value {
         for field in ["labels", "annotations"] {
             if let Some(map) = meta.get_mut(field).and_then(Value::as_object_mut) {
                 map.retain(|k, _| {
-                    k != LAST_APPLIED && !FOREIGN_KEYS.iter().any(|p| k.starts_with(p))
+                    k != LAST_APPLIED
+                        && (OWN_FLUX_KEYS.contains(&k.as_str())
+                            || !FOREIGN_KEYS.iter().any(|p| k.starts_with(p)))
                 });
                 if map.is_empty() {
                     meta.remove(field);
@@ -866,6 +871,18 @@ mod tests {
             meta["labels"]
                 .get("kustomize.toolkit.fluxcd.io/name")
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn normalise_keeps_the_prune_setting_the_tree_writes() {
+        let mut live = served(deployment());
+        live["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/prune"] = json!("disabled");
+        live["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/checksum"] = json!("x");
+        let n = normalise(&live);
+        assert_eq!(
+            n["metadata"]["annotations"],
+            json!({"deployment.kubernetes.io/revision": "1", "kustomize.toolkit.fluxcd.io/prune": "disabled"})
         );
     }
 }
