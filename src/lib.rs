@@ -17,6 +17,7 @@
 //! Side paths reuse the pipeline: `diff --base` runs it on a git tree, `seal` writes
 //! ciphertext back into the TOML sources.
 
+pub mod bootstrap;
 pub mod check;
 pub mod cli;
 pub mod commit;

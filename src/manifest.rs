@@ -103,8 +103,9 @@ pub const PART_OF: &str = "app.kubernetes.io/part-of";
 pub const COMPONENT: &str = "app.kubernetes.io/component";
 pub const INSTANCE: &str = "app.kubernetes.io/instance";
 
-/// The apply order of Flux units: CRDs and operators, then cluster configuration, then
-/// platform services, then applications and instances.
+/// What a Flux unit is, in the order units are listed: CRDs and operators, cluster
+/// configuration, platform services, applications and instances. A label only
+/// (`casa-build/layer`): the apply order comes from each unit's `dependsOn`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use crate::check::{
-    Origin, SchemaError, SchemaLocation, SchemaStore, check_dask_netpol, check_references,
-    check_schemas, check_traefik_rbac,
+    Origin, SchemaError, SchemaLocation, SchemaStore, check_acme_storage, check_dask_netpol,
+    check_obc_config, check_references, check_rwo_rolling, check_schemas, check_traefik_rbac,
 };
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::manifest::Manifest;
@@ -64,10 +64,17 @@ pub fn build_with(
     diags.extend(check_traefik_rbac(&manifests));
     diags.extend(check_dask_netpol(&manifests));
     diags.extend(crate::tree::check(&manifests, &units));
+    diags.extend(check_obc_config(&site, &manifests));
+    diags.extend(check_rwo_rolling(&manifests));
+    diags.extend(check_acme_storage(&manifests));
     if diags.has_errors() {
         return Err(sorted(diags, sources));
     }
-    let tree = Tree::from_manifests(&manifests, &units);
+    let mut tree = Tree::from_manifests(&manifests, &units);
+    tree.files.insert(
+        crate::bootstrap::BOOTSTRAP_FILE.to_owned(),
+        crate::bootstrap::notes(&site, &units).into_bytes(),
+    );
     Ok(Build {
         site,
         units,
@@ -408,14 +415,24 @@ mod tests {
             other.add(f.path.clone(), f.text.clone());
         }
         let err = build(&other, &SchemaStore::embedded().unwrap()).unwrap_err();
-        assert_eq!(codes(&err), [diag::KUBERNETES_VERSION]);
+        // Both wrong at once, both reported: no schemas, and Flux and Rook stop at 1.36.
+        assert_eq!(
+            codes(&err),
+            [
+                diag::KUBERNETES_VERSION,
+                diag::KUBERNETES_SUPPORT,
+                diag::KUBERNETES_SUPPORT
+            ]
+        );
         let d = err.iter().next().unwrap();
         assert_eq!(
             d.message,
             "no schemas for Kubernetes 1.38: the schemas cover 1.33 to 1.37 in the embedded catalog"
         );
         assert_eq!(d.location(&other).map(|l| (l.1, l.2)), Some((15, 22)));
-        // The shared schemas cover 1.38 no more than the catalog, but 1.27 they do.
+        // The shared schemas cover 1.38 no more than the catalog, but 1.27 they do: with them
+        // the release passes this check and what remains is that Flux and Rook do not run
+        // on it (CB090), which no schema folder changes.
         let text = other
             .get(other.find("site.toml").unwrap())
             .unwrap()
@@ -426,8 +443,17 @@ mod tests {
         for (_, f) in s.files().skip(1) {
             old.add(f.path.clone(), f.text.clone());
         }
-        assert!(build(&old, &SchemaStore::embedded().unwrap()).is_err());
-        assert!(build(&old, &store()).is_ok());
+        let embedded = build(&old, &SchemaStore::embedded().unwrap()).unwrap_err();
+        assert_eq!(codes(&embedded)[0], diag::KUBERNETES_VERSION);
+        let shared = build(&old, &store()).unwrap_err();
+        assert!(!codes(&shared).is_empty());
+        assert!(
+            codes(&shared)
+                .iter()
+                .all(|c| *c == diag::KUBERNETES_SUPPORT),
+            "{:?}",
+            codes(&shared)
+        );
     }
 
     #[test]
@@ -522,6 +548,47 @@ mod tests {
         assert_eq!(
             rook.value["spec"]["healthCheckExprs"][1]["current"],
             "status.phase == 'Ready' && status.ceph.health in ['HEALTH_OK', 'HEALTH_WARN']"
+        );
+    }
+
+    /// A second Traefik release as the chart's own examples would write it (ACME on the
+    /// volume) but without the fsGroup and the Recreate strategy: CB094 and CB095.
+    const BARE_ACME_TRAEFIK: &str = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: traefik-lab\n  namespace: traefik\nspec:\n  interval: 1h\n  chart:\n    spec:\n      chart: traefik\n      version: \"41.3.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: traefik\n        namespace: flux-system\n  values:\n    persistence:\n      enabled: true\n    certificatesResolvers:\n      le:\n        acme:\n          email: a@example.org\n          storage: /data/acme.json\n          tlsChallenge: true\n";
+
+    #[test]
+    fn acme_on_a_volume_without_fs_group_or_recreate_is_refused() {
+        // The reference site's own Traefik passes both rules (every build above succeeds).
+        let mut s = reference_sources(false);
+        s.templates
+            .push(("traefik/lab.yaml.j2".into(), BARE_ACME_TRAEFIK.into()));
+        let err = build(&s, &store()).unwrap_err();
+        let mut got: Vec<_> = err.iter().map(|d| d.code).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [diag::RWO_ROLLING_UPDATE, diag::ACME_STORAGE_UNWRITABLE]
+        );
+        assert!(err.iter().all(|d| {
+            d.message
+                .contains("HelmRelease.helm.toolkit.fluxcd.io traefik/traefik-lab")
+        }));
+    }
+
+    #[test]
+    fn a_bucket_claim_key_the_operator_does_not_allow_is_refused() {
+        let mut s = reference_sources(false);
+        s.templates.push((
+            "triton/policy.yaml.j2".into(),
+            "apiVersion: objectbucket.io/v1alpha1\nkind: ObjectBucketClaim\nmetadata:\n  name: scratch\n  namespace: triton\nspec:\n  bucketName: scratch\n  storageClassName: rook-ceph-bucket\n  additionalConfig:\n    bucketPolicy: \"{}\"\n".into(),
+        ));
+        let err = build(&s, &store()).unwrap_err();
+        assert_eq!(codes(&err), [diag::OBC_CONFIG_NOT_ALLOWED]);
+        assert!(
+            err.iter()
+                .next()
+                .unwrap()
+                .message
+                .contains("`bucketPolicy`")
         );
     }
 }

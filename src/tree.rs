@@ -166,6 +166,7 @@ mod tests {
             depends_on: Vec::new(),
             suspend: false,
             entry: false,
+            timeout_minutes: 5,
         }
     }
 

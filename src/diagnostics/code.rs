@@ -20,7 +20,7 @@ pub fn is_build_stage(code: &str) -> bool {
 
 /// Rules of CB080-CB099 that read the rendered objects (the build stage) rather than the
 /// site, tested by pipeline and CLI cases instead of the bad-input corpus.
-const BUILD_STAGE_RULES: &[&str] = &["CB080", "CB081"];
+const BUILD_STAGE_RULES: &[&str] = &["CB080", "CB081", "CB092", "CB094", "CB095"];
 
 /// A stable diagnostic code such as `CB012`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -285,6 +285,34 @@ codes! {
         "z2jh's user-pod NetworkPolicy would block a path the site declares (Tier-2 Dask workers in, dask-gateway or Triton out)",
         "the policy is on by default, admits only the notebook port and no private addresses; the user's Dask cluster or inference call would time out",
         "add the singleuser.networkPolicy ingress/egress rule named in the message (templates/jupyterhub/helmrelease.yaml.j2 writes them), or disable the policy on purpose";
+    KUBERNETES_SUPPORT = "CB090", "kubernetes-support", Error,
+        "the site's Kubernetes version is outside what a pinned component supports",
+        "a controller outside its supported range may refuse to start, or Helm refuses the chart outright (`kubeVersion`); the tree would never reconcile",
+        "target a Kubernetes version inside every range the message names (1.36 suits Flux 2.9 and Rook 1.20), or pin releases that support yours";
+    CALICO_POD_POOL = "CB091", "calico-pod-pool", Error,
+        "no Calico IP pool lies inside the pod CIDR, or a pool straddles it",
+        "the pod pool belongs to the Calico operator's Installation, which must lie inside kubeadm's pod subnet; without one the operator makes its own default (IPIP, the whole pod CIDR), and a pool half inside is refused",
+        "give [[calico.ip_pool]] a pool whose cidr lies inside [network] pod_cidr (usually equal to it), and keep every other pool outside the pod CIDR";
+    OBC_CONFIG_NOT_ALLOWED = "CB092", "obc-config-not-allowed", Error,
+        "an ObjectBucketClaim sets an additionalConfig key the Rook operator does not allow",
+        "Rook refuses such a claim (\"OBC config ... is not allowed\"); it stays Pending for ever and nothing reports why",
+        "add the key to the rook-ceph release's obcAllowAdditionalConfigFields, or stop setting it";
+    BUCKET_OWNER_UNKNOWN = "CB093", "bucket-owner-unknown", Error,
+        "a bucket's owner is not an object store user of the site",
+        "with bucketOwner Rook only looks the user up (\"Ceph object user ... not found\"): the claim is never bound",
+        "add a [[ceph.object_store.user]] with that name, or name an existing one";
+    RWO_ROLLING_UPDATE = "CB094", "rwo-rolling-update", Error,
+        "a Deployment with a ReadWriteOnce volume is updated by rolling update",
+        "a rolling update starts the new pod before the old one stops; on another node the volume never attaches and the rollout hangs until Helm or Flux time out",
+        "use the Recreate strategy for it (strategy.type, or the chart's value for it)";
+    ACME_STORAGE_UNWRITABLE = "CB095", "acme-storage-unwritable", Error,
+        "Traefik's ACME storage is not on a volume its process can write, with the mode Traefik demands",
+        "Traefik then drops the resolver and serves its default certificate on every name; logins over TLS fail",
+        "keep the storage under persistence.path with persistence enabled, set podSecurityContext.fsGroup to the group Traefik runs as (65532), and make acme.json mode 600 (the init container of templates/traefik)";
+    TRAEFIK_ENTRY_POINT = "CB096", "traefik-entry-point", Error,
+        "a Traefik entry point whose name or port the chart cannot take",
+        "port names are cut to 15 characters and must be unique; the chart's own entry points (traefik, web, websecure, metrics) and their ports are taken; two entry points on one port and protocol cannot both bind",
+        "use a name of at most 15 characters that the chart does not define, and a port (and protocol) no other entry point uses";
     SITE_FILE_REFUSED = "CB100", "site-file-refused", Error,
         "a site file that is not a regular file inside the site folder: a link out of it (or to nothing), a folder, a FIFO, a device, a file of /proc or /sys",
         "the site is read from a pull request as much as from an operator: a link to /proc/self/environ or a credentials file would print that file in an error, a FIFO or /dev/zero would hang the build or read without end",

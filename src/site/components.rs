@@ -1,11 +1,12 @@
 //! The component registry: every component a tree can hold, one row each, shaped like the
 //! rule table (`validate::RULES`). A row says where the component's objects go (its Flux
 //! unit and layer), whether the site runs it, what it gives and needs, and points at the
-//! hooks in its model file that name its charts, secrets, images, addresses and the values
-//! its templates derive. Units, secret slots, chart pinning, image and address rules, the
-//! requirement rule and SealedSecret grouping are all loops over this table, so a new
-//! component is its model file, its template folder (named like the row), its row and its
-//! rules.
+//! hooks in its model file that name its charts, secrets, images, addresses, DNS names and
+//! the values its templates derive, the CRDs its charts install and the custom kinds its
+//! templates emit. Units and their `dependsOn`, secret slots, chart pinning, image and address
+//! rules, the requirement rule, SealedSecret grouping and the bootstrap notes are all loops
+//! over this table, so a new component is its model file, its template folder (named like the
+//! row), its row and its rules.
 
 use std::net::IpAddr;
 use std::ops::Range;

@@ -108,7 +108,9 @@ pub struct SiteMeta {
     /// The DNS domain services are published under.
     pub domain: Hostname,
     /// Kubernetes version `major.minor[.patch]`; its minor release selects the built-in
-    /// schemas, so it must be one the schemas cover (the embedded catalog: 1.33 to 1.37).
+    /// schemas, so it must be one the schemas cover (the embedded catalog: 1.33 to 1.37), and
+    /// it must lie within what every pinned component supports (`casa-build check` names the
+    /// ranges).
     #[schemars(with = "KubernetesVersion")]
     pub kubernetes_version: Spanned<KubernetesVersion>,
     /// The hosts' operating system, for the summary.

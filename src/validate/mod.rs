@@ -4,6 +4,8 @@
 mod advertise;
 mod alternatives;
 mod asn_range;
+mod bucket_owner;
+mod calico_pod_pool;
 mod capacity;
 mod charts;
 mod cidr_overlap;
@@ -20,6 +22,7 @@ mod gpu_nodes;
 mod gpu_profiles;
 mod images;
 mod ip_pool_blocks;
+mod kubernetes_support;
 mod lb_ip_pool;
 mod limits;
 mod mon_count;
@@ -37,6 +40,9 @@ pub use secret_size::MAX_SECRET_BYTES;
 mod secrets;
 mod tenant_namespaces;
 mod tenant_scope;
+mod traefik_entry_points;
+
+pub use kubernetes_support::supported_ranges;
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::manifest::Manifest;
@@ -177,6 +183,22 @@ pub static RULES: &[Rule] = &[
     Rule {
         name: "secret-size",
         check: secret_size::check,
+    },
+    Rule {
+        name: "kubernetes-support",
+        check: kubernetes_support::check,
+    },
+    Rule {
+        name: "calico-pod-pool",
+        check: calico_pod_pool::check,
+    },
+    Rule {
+        name: "bucket-owner",
+        check: bucket_owner::check,
+    },
+    Rule {
+        name: "traefik-entry-points",
+        check: traefik_entry_points::check,
     },
 ];
 

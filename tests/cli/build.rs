@@ -36,13 +36,23 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// The YAML files of a tree: all but its marker file.
+/// The YAML files of a tree: every file but its marker file and the bootstrap notes.
 fn objects(dir: &Path) -> BTreeMap<String, String> {
     let mut files = tree(dir);
     assert!(
         files.remove(casa_build::tree::MARKER).is_some(),
         "no marker file in {}",
         dir.display()
+    );
+    assert!(
+        files.remove("BOOTSTRAP.md").is_some(),
+        "no BOOTSTRAP.md in {}",
+        dir.display()
+    );
+    assert!(
+        files.keys().all(|p| p.ends_with(".yaml")),
+        "{:?}",
+        files.keys()
     );
     files
 }
@@ -565,4 +575,39 @@ fn a_value_sealed_for_another_namespace_asks_for_a_re_seal() {
         .stderr_has("error[CB041]")
         .stderr_has("re-seal")
         .run();
+}
+
+#[test]
+fn the_bootstrap_notes_come_with_the_tree_and_follow_the_site() {
+    // The small site: VXLAN without BGP, its own pod CIDR, 2 OSDs per device, a public repo.
+    let run = build(Some(SMALL_SITE));
+    let notes = read(&run.site_dir().join("out/BOOTSTRAP.md"));
+    for says in [
+        "# Bootstrap of physics-testbed",
+        "podSubnet: 10.42.0.0/16",
+        "bgp: Disabled",
+        "encapsulation: VXLAN",
+        "2 OSDs per device are made with LVM",
+        "| tb-01 |",
+        "value: kubernetes",
+        "| hub.testbed.physics.example.org | 10.20.0.240 |",
+        "Let's Encrypt staging",
+    ] {
+        assert!(notes.contains(says), "no {says:?} in\n{notes}");
+    }
+    // No deploy key for a public repository, and no Calico unit: the pod pool is all it has.
+    assert!(!notes.contains("deploy-key"), "{notes}");
+    assert!(!run.site_dir().join("out/calico").exists());
+    // Part of the tree: `build --check` finds it stale once the site changes it. The pod pool
+    // is the Installation's, so another block size changes the notes and nothing else.
+    let dir = run.site_dir();
+    let site = dir.join("site.toml");
+    let text = read(&site).replacen("block_size = 26", "block_size = 24", 1);
+    std::fs::write(&site, text).unwrap();
+    let check = build_in(dir)
+        .arg("--check")
+        .code(1)
+        .stdout_has("BOOTSTRAP.md")
+        .run();
+    assert_eq!(check.stdout.matches(".yaml").count(), 0, "{}", check.stdout);
 }

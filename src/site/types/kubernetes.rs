@@ -76,6 +76,12 @@ impl KubernetesVersion {
     pub fn release(self) -> KubernetesRelease {
         self.release
     }
+
+    /// The patch level as written (`1.36` has none): a component's supported range may start
+    /// within a minor release (Flux 2.9: 1.34.1).
+    pub fn patch(self) -> Option<u32> {
+        self.patch
+    }
 }
 
 /// A decimal without a sign or leading zeros, as Kubernetes versions are written.

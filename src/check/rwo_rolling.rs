@@ -1,0 +1,204 @@
+//! Rule `rwo-rolling-update` (CB094), on the rendered objects: a Deployment whose pods mount a
+//! ReadWriteOnce volume is replaced with the `Recreate` strategy. Covers Deployments of the
+//! tree with a PersistentVolumeClaim of the tree, and the Deployments charts make from their
+//! values: Traefik with persistence (its ACME volume) and the JupyterHub hub with its
+//! sqlite database volume.
+//!
+//! Why: a rolling update starts the new pod while the old one still runs (Traefik's chart:
+//! maxUnavailable 0, maxSurge 1); on another node the volume is still attached to the old
+//! one, so the new pod never starts ("Multi-Attach error") and the rollout hangs until Helm's
+//! or Flux's timeout.
+//!
+//! Fix: `strategy.type: Recreate` (Traefik: `updateStrategy.type`; the hub:
+//! `hub.deploymentStrategy.type`, Recreate by default).
+
+use serde_json::Value;
+
+use super::chart_defaults::merged;
+use crate::diagnostics::{Diagnostic, RWO_ROLLING_UPDATE};
+use crate::manifest::Manifest;
+
+fn rwo(modes: Option<&Value>) -> bool {
+    modes.and_then(Value::as_array).is_some_and(|a| {
+        a.iter()
+            .any(|m| matches!(m.as_str(), Some("ReadWriteOnce" | "ReadWriteOncePod")))
+    })
+}
+
+fn finding(what: String, fix: &str) -> Diagnostic {
+    Diagnostic::new(
+        RWO_ROLLING_UPDATE,
+        format!(
+            "{what}: a rolling update would start the new pod while the old one holds the volume"
+        ),
+    )
+    .help(format!("{fix} ({})", RWO_ROLLING_UPDATE.info().fix))
+}
+
+pub fn check_rwo_rolling(manifests: &[Manifest]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for m in manifests {
+        match (m.id.group.as_str(), m.id.kind.as_str()) {
+            ("apps", "Deployment") => {
+                let strategy = m
+                    .value
+                    .pointer("/spec/strategy/type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("RollingUpdate");
+                if strategy == "Recreate" {
+                    continue;
+                }
+                let volumes = m
+                    .value
+                    .pointer("/spec/template/spec/volumes")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for claim in volumes.iter().filter_map(|v| {
+                    v.pointer("/persistentVolumeClaim/claimName")
+                        .and_then(Value::as_str)
+                }) {
+                    let pvc = manifests.iter().find(|p| {
+                        p.id.kind == "PersistentVolumeClaim"
+                            && p.id.group.is_empty()
+                            && p.id.name == claim
+                            && p.id.namespace == m.id.namespace
+                    });
+                    if pvc.is_some_and(|p| rwo(p.value.pointer("/spec/accessModes"))) {
+                        out.push(finding(
+                            format!("{} mounts the ReadWriteOnce claim {claim} and is updated by {strategy}", m.id),
+                            "set spec.strategy.type: Recreate",
+                        ));
+                    }
+                }
+            }
+            ("helm.toolkit.fluxcd.io", "HelmRelease") => {
+                let Some((chart, v)) = merged(&m.value) else {
+                    continue;
+                };
+                let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("");
+                match chart {
+                    "traefik" => {
+                        let volume = v.pointer("/persistence/enabled") == Some(&Value::Bool(true))
+                            && s("/persistence/existingClaim").is_empty()
+                            && matches!(
+                                s("/persistence/accessMode"),
+                                "ReadWriteOnce" | "ReadWriteOncePod"
+                            );
+                        if volume
+                            && s("/deployment/kind") == "Deployment"
+                            && s("/updateStrategy/type") != "Recreate"
+                        {
+                            out.push(finding(
+                                format!("{} (chart traefik) keeps a ReadWriteOnce volume (persistence) and is updated by {}", m.id, s("/updateStrategy/type")),
+                                "set updateStrategy.type: Recreate",
+                            ));
+                        }
+                    }
+                    "jupyterhub" => {
+                        let volume = s("/hub/db/type") == "sqlite-pvc"
+                            && rwo(v.pointer("/hub/db/pvc/accessModes"));
+                        if volume && s("/hub/deploymentStrategy/type") != "Recreate" {
+                            out.push(finding(
+                                format!("{} (chart jupyterhub) keeps the hub database on a ReadWriteOnce volume and updates the hub by {}", m.id, s("/hub/deploymentStrategy/type")),
+                                "keep hub.deploymentStrategy.type: Recreate",
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn manifest(v: Value) -> Manifest {
+        Manifest {
+            id: crate::manifest::ResourceId::of(&v).unwrap(),
+            unit: "u".into(),
+            template: "t".into(),
+            value: v,
+        }
+    }
+
+    fn traefik(values: Value) -> Manifest {
+        manifest(
+            json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "traefik", "namespace": "traefik"}, "spec": {"chart": {"spec": {"chart": "traefik"}}, "values": values}}),
+        )
+    }
+
+    #[test]
+    fn traefik_with_its_acme_volume_needs_recreate() {
+        let found = check_rwo_rolling(&[traefik(json!({"persistence": {"enabled": true}}))]);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("updated by RollingUpdate"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            check_rwo_rolling(&[traefik(
+                json!({"persistence": {"enabled": true}, "updateStrategy": {"type": "Recreate"}})
+            )])
+            .is_empty()
+        );
+        // No volume, or a shared one: nothing to hold.
+        assert!(check_rwo_rolling(&[traefik(json!({}))]).is_empty());
+        assert!(
+            check_rwo_rolling(&[traefik(
+                json!({"persistence": {"enabled": true, "accessMode": "ReadWriteMany"}})
+            )])
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_hub_kept_on_recreate_passes_and_one_rolled_does_not() {
+        let hub = |v: Value| {
+            manifest(
+                json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "jupyterhub", "namespace": "hub"}, "spec": {"chart": {"spec": {"chart": "jupyterhub"}}, "values": v}}),
+            )
+        };
+        assert!(check_rwo_rolling(&[hub(json!({}))]).is_empty());
+        assert_eq!(
+            check_rwo_rolling(&[hub(
+                json!({"hub": {"deploymentStrategy": {"type": "RollingUpdate"}}})
+            )])
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_deployment_of_the_tree_with_a_rwo_claim() {
+        let pvc = manifest(
+            json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "models", "namespace": "triton"}, "spec": {"accessModes": ["ReadWriteOnce"]}}),
+        );
+        let deploy = |strategy: Option<&str>| {
+            let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "triton", "namespace": "triton"}, "spec": {"template": {"spec": {"volumes": [{"name": "m", "persistentVolumeClaim": {"claimName": "models"}}]}}}});
+            if let Some(s) = strategy {
+                d["spec"]["strategy"] = json!({"type": s});
+            }
+            manifest(d)
+        };
+        let found = check_rwo_rolling(&[pvc.clone(), deploy(None)]);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0]
+                .message
+                .contains("Deployment.apps triton/triton mounts the ReadWriteOnce claim models")
+        );
+        assert!(check_rwo_rolling(&[pvc.clone(), deploy(Some("Recreate"))]).is_empty());
+        // A claim in another namespace is not this Deployment's.
+        let mut other = pvc.clone();
+        other.id.namespace = Some("elsewhere".into());
+        assert!(check_rwo_rolling(&[other, deploy(None)]).is_empty());
+    }
+}
