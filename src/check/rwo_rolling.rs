@@ -1,5 +1,5 @@
 //! Rule `rwo-rolling-update` (CB094), on the rendered objects: a Deployment whose pods mount a
-//! ReadWriteOnce volume is replaced with the `Recreate` strategy. Covers Deployments of the
+//! ReadWriteOnce volume runs one replica and is replaced with the `Recreate` strategy. Covers Deployments of the
 //! tree with a PersistentVolumeClaim of the tree, and the Deployments charts make from their
 //! values: Traefik with persistence (its ACME volume) and the JupyterHub hub with its
 //! sqlite database volume.
@@ -9,8 +9,11 @@
 //! one, so the new pod never starts ("Multi-Attach error") and the rollout hangs until Helm's
 //! or Flux's timeout.
 //!
-//! Fix: `strategy.type: Recreate` (Traefik: `updateStrategy.type`; the hub:
-//! `hub.deploymentStrategy.type`, Recreate by default).
+//! A second replica has the same problem for good: it can only start on the node that holds
+//! the volume (and Traefik's ACME store is one file no two processes may share).
+//!
+//! Fix: one replica and `strategy.type: Recreate` (Traefik: `deployment.replicas`,
+//! `updateStrategy.type`; the hub: `hub.deploymentStrategy.type`, Recreate by default).
 
 use serde_json::Value;
 
@@ -45,7 +48,12 @@ pub fn check_rwo_rolling(manifests: &[Manifest]) -> Vec<Diagnostic> {
                     .pointer("/spec/strategy/type")
                     .and_then(Value::as_str)
                     .unwrap_or("RollingUpdate");
-                if strategy == "Recreate" {
+                let replicas = m
+                    .value
+                    .pointer("/spec/replicas")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(1);
+                if strategy == "Recreate" && replicas <= 1 {
                     continue;
                 }
                 let volumes = m
@@ -66,8 +74,8 @@ pub fn check_rwo_rolling(manifests: &[Manifest]) -> Vec<Diagnostic> {
                     });
                     if pvc.is_some_and(|p| rwo(p.value.pointer("/spec/accessModes"))) {
                         out.push(finding(
-                            format!("{} mounts the ReadWriteOnce claim {claim} and is updated by {strategy}", m.id),
-                            "set spec.strategy.type: Recreate",
+                            format!("{} mounts the ReadWriteOnce claim {claim} with {replicas} replica(s), updated by {strategy}", m.id),
+                            "set spec.replicas: 1 and spec.strategy.type: Recreate",
                         ));
                     }
                 }

@@ -302,9 +302,9 @@ codes! {
         "with bucketOwner Rook only looks the user up (\"Ceph object user ... not found\"): the claim is never bound",
         "add a [[ceph.object_store.user]] with that name, or name an existing one";
     RWO_ROLLING_UPDATE = "CB094", "rwo-rolling-update", Error,
-        "a Deployment with a ReadWriteOnce volume is updated by rolling update",
-        "a rolling update starts the new pod before the old one stops; on another node the volume never attaches and the rollout hangs until Helm or Flux time out",
-        "use the Recreate strategy for it (strategy.type, or the chart's value for it)";
+        "a Deployment with a ReadWriteOnce volume runs more than one replica or is updated by rolling update",
+        "a rolling update starts the new pod before the old one stops, and a second replica runs beside the first: on another node the volume never attaches, and the rollout hangs until Helm or Flux time out",
+        "run one replica with the Recreate strategy (strategy.type and replicas, or the chart's values for them)";
     ACME_STORAGE_UNWRITABLE = "CB095", "acme-storage-unwritable", Error,
         "Traefik's ACME storage is not on a volume its process can write, with the mode Traefik demands",
         "Traefik then drops the resolver and serves its default certificate on every name; logins over TLS fail",

@@ -574,6 +574,8 @@ CASES = [
          [insert_before(SITE, "\n[dex]", '\n[[traefik.entry_point]]\nname = "xrootd-redirector"\nport = 1094\nprotocol = "TCP"\n')]),
     passing("traefik-entry-point-privileged-port", "a DNS entry point on 53/UDP, served from 10053 in the pod", "CB096",
             [insert_before(SITE, "\n[dex]", '\n[[traefik.entry_point]]\nname = "dns"\nport = 53\nprotocol = "UDP"\n')]),
+    passing("flux-unit-name-63", "an instance name of 54 characters: a unit name of exactly 63", "CB102",
+            [replace(HUB, 'name = "physics-hub"', 'name = "physics-hub-of-the-department-of-physics-astronomy-lab"')]),
     Case("cvmfs-proxy-shell", "shell code in the CVMFS proxy, which the node plugin sources with /bin/sh", "CB003",
          (SITE, 'http_proxy = @"http://squid'),
          [replace(SITE, 'http_proxy = "http://squid.physics.example.org:3128"',
