@@ -642,7 +642,7 @@ fn flux_summary_comes_first_with_units_not_ready_and_suspended() {
         run.stdout
     );
     assert!(
-        first.contains("1 suspended, 1 suspended-by-tree, 1 not-ready, 25 ready"),
+        first.contains("1 suspended, 1 suspended-by-tree, 1 not-ready, 26 ready"),
         "{first}"
     );
     let flux_end = run.stdout.find("\n\n").unwrap();
@@ -710,7 +710,7 @@ fn a_stale_revision_against_the_commit_the_tree_was_built_from() {
     let run = stale.code(1).run();
     assert!(
         run.stdout.starts_with(&format!(
-            "flux (built from {}): 28 units, 1 suspended-by-tree, 1 stale, 26 ready\n",
+            "flux (built from {}): 29 units, 1 suspended-by-tree, 1 stale, 27 ready\n",
             &commit[..12]
         )),
         "{}",
@@ -747,7 +747,7 @@ fn wait_polls_until_flux_is_ready_at_the_built_commit() {
         .run();
     let first = run.stdout.lines().next().unwrap();
     assert!(
-        first.contains("28 units, 1 suspended-by-tree, 27 ready; all ready after "),
+        first.contains("29 units, 1 suspended-by-tree, 28 ready; all ready after "),
         "{first}"
     );
     assert!(first.ends_with(" s (3 polls)"), "{first}");

@@ -82,6 +82,10 @@ FREE_FORM = {
         "operator.resources", "operator.nodeSelector", "operator.affinity",
         "devicePlugin.config.data", "migManager.config.data", "node-feature-discovery",
     },
+    # Rook's recommended values (rook@v1.20.6:deploy/charts/ceph-csi-drivers/values.yaml)
+    # set one key the chart reads but gives no default: templates/operatorConfig.yaml
+    # `controllerPlugin.priorityClassName` (ceph-csi-operator@v1.0.4).
+    "ceph-csi-drivers": {"operatorConfig.driverSpecDefaults.controllerPlugin.priorityClassName"},
     "metallb": {
         "configInLine", "controller.resources", "controller.nodeSelector",
         "controller.affinity", "controller.podAnnotations", "controller.labels",
