@@ -591,4 +591,39 @@ mod tests {
                 .contains("`bucketPolicy`")
         );
     }
+
+    #[test]
+    fn the_pod_pool_goes_to_the_installation_and_another_pool_to_flux() {
+        let mut s = reference_sources(false);
+        let id = s.find("site.toml").unwrap();
+        let text = s.get(id).unwrap().text.replacen(
+            "[calico.bgp]",
+            "[[calico.ip_pool]]\nname = \"batch\"\ncidr = \"10.250.0.0/16\"\nblock_size = 26\nencapsulation = \"VXLAN\"\nnat_outgoing = false\n\n[calico.bgp]",
+            1,
+        );
+        let mut edited = Sources::new();
+        edited.add("site.toml", text);
+        for (_, f) in s.files().skip(1) {
+            edited.add(f.path.clone(), f.text.clone());
+        }
+        edited.templates = std::mem::take(&mut s.templates);
+        let b = build(&edited, &store()).unwrap();
+        let pools: Vec<&Manifest> = b
+            .manifests
+            .iter()
+            .filter(|m| m.id.kind == "IPPool")
+            .collect();
+        assert_eq!(
+            pools.len(),
+            1,
+            "only the pool outside the pod CIDR is Flux's"
+        );
+        let spec = &pools[0].value["spec"];
+        assert_eq!(spec["cidr"], "10.250.0.0/16");
+        assert_eq!(spec["vxlanMode"], "Always");
+        assert_eq!(spec["ipipMode"], "Never");
+        assert_eq!(spec["natOutgoing"], false);
+        let notes = String::from_utf8(b.tree.files["BOOTSTRAP.md"].clone()).unwrap();
+        assert!(notes.contains("cidr: 10.244.0.0/16") && !notes.contains("10.250.0.0/16"));
+    }
 }

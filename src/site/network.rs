@@ -221,9 +221,9 @@ pub(super) fn calico_secrets<'a>(site: &'a Site, _: At<'a>, slots: &mut Slots<'a
 
 impl IpPool {
     /// Whether the pool lies inside the cluster's pod CIDR: the pods' own pool. Without a
-    /// `[network]` there is no pod CIDR to tell by, and every pool is the Installation's.
+    /// `[network]` no pool is known to be the pods' (every one is applied as an object).
     pub fn is_pod_pool(&self, network: Option<&Network>) -> bool {
-        network.is_none_or(|n| {
+        network.is_some_and(|n| {
             n.pod_cidr
                 .get_ref()
                 .net()
