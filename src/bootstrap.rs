@@ -192,9 +192,14 @@ pub fn notes(site: &Site, units: &[Unit]) -> String {
     if site.tenant().is_none()
         && let Some(config) = kubeadm(site)
     {
+        let calico = if s.calico.is_some() {
+            " Calico's operator reads `podSubnet` back from kubeadm's\nConfigMap and refuses pools outside it (tigera/operator@v1.42.3:pkg/controller/ippool/defaults.go)."
+        } else {
+            ""
+        };
         let _ = writeln!(
             o,
-            "`kubeadm init --config cluster.yaml --upload-certs` on the first control-plane node\n(then `kubeadm join` the others) with this ClusterConfiguration (`kubernetesVersion`: the\npatch release you install). Calico's operator reads `podSubnet` back from kubeadm's\nConfigMap and refuses pools outside it (tigera/operator@v1.42.3:pkg/controller/ippool/defaults.go):\n"
+            "`kubeadm init --config cluster.yaml --upload-certs` on the first control-plane node\n(then `kubeadm join` the others) with this ClusterConfiguration (`kubernetesVersion`: the\npatch release you install).{calico}\n"
         );
         yaml_block(&mut o, &[config]);
         match oidc_flags(site) {
