@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use crate::check::{
-    Origin, SchemaError, SchemaLocation, SchemaStore, check_acme_storage, check_dask_netpol,
-    check_obc_config, check_references, check_rwo_rolling, check_schemas, check_traefik_rbac,
+    Origin, SchemaError, SchemaLocation, SchemaStore, check_dask_netpol, check_references,
+    check_schemas, check_traefik_rbac,
 };
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::manifest::Manifest;
@@ -64,9 +64,6 @@ pub fn build_with(
     diags.extend(check_traefik_rbac(&manifests));
     diags.extend(check_dask_netpol(&manifests));
     diags.extend(crate::tree::check(&manifests, &units));
-    diags.extend(check_obc_config(&site, &manifests));
-    diags.extend(check_rwo_rolling(&manifests));
-    diags.extend(check_acme_storage(&manifests));
     if diags.has_errors() {
         return Err(sorted(diags, sources));
     }

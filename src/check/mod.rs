@@ -3,14 +3,10 @@
 //! schema merged over the chart's defaults), and the references between objects. The schemas
 //! come from the user's locations over the embedded catalog.
 
-mod acme_storage;
 pub mod catalog;
-mod chart_defaults;
 mod dask_netpol;
 pub mod emitted;
-mod obc_config;
 mod refs;
-mod rwo_rolling;
 pub mod schema;
 mod traefik_rbac;
 
@@ -19,11 +15,8 @@ use serde_json::Value;
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::manifest::Manifest;
 use crate::site::Site;
-pub use acme_storage::check_acme_storage;
 pub use dask_netpol::check_dask_netpol;
-pub use obc_config::check_obc_config;
 pub use refs::check_references;
-pub use rwo_rolling::check_rwo_rolling;
 pub use schema::{Coverage, Lookup, Origin, SchemaError, SchemaLocation, SchemaStore, Violation};
 pub use traefik_rbac::check_traefik_rbac;
 

@@ -1,12 +1,14 @@
 //! Stage `validate`: cross-field rules over the loaded `Site`. Each rule is a pure function
 //! in its own file with a stable code; all rules run and every finding is reported.
 
+mod acme_storage;
 mod advertise;
 mod alternatives;
 mod asn_range;
 mod bucket_owner;
 mod calico_pod_pool;
 mod capacity;
+mod chart_defaults;
 mod charts;
 mod cidr_overlap;
 mod control_plane;
@@ -27,6 +29,7 @@ mod lb_ip_pool;
 mod limits;
 mod mon_count;
 mod node_cidr;
+mod obc_config;
 mod osd_layout;
 mod osds_per_device;
 mod peer_subnet;
@@ -34,6 +37,7 @@ mod prefixed_names;
 mod replica_hosts;
 mod required_settings;
 mod requirements;
+mod rwo_rolling;
 pub mod sealing_cert;
 mod secret_size;
 pub use secret_size::MAX_SECRET_BYTES;
@@ -217,6 +221,18 @@ pub static MANIFEST_RULES: &[ManifestRule] = &[
     ManifestRule {
         name: "tenant-namespace",
         check: tenant_namespaces::check,
+    },
+    ManifestRule {
+        name: "obc-config-allowed",
+        check: obc_config::check,
+    },
+    ManifestRule {
+        name: "rwo-recreate",
+        check: rwo_rolling::check,
+    },
+    ManifestRule {
+        name: "acme-storage",
+        check: acme_storage::check,
     },
 ];
 

@@ -169,6 +169,50 @@ DEV = '"nvme-SAMSUNG_MZQL21T9HCJR-00A07_tb-01_{}"'
 EXTRA_NODE = '[[node]]\nname = "{name}"\nip = "{ip}"\nroles = [{roles}]\ncores = 8\nthreads = 16\nmemory = "32Gi"\nrack = "lab-1"\n\n'
 METALLB_PEER = '\n[[metallb.peer]]\nname = "lab-router"\nip = "{ip}"\nasn = 64512\nmy_asn = {my_asn}\n'
 
+# A Traefik release as the chart's examples write it, ACME state on the persistent volume, and
+# one more setting ({extra}): lacking either fsGroup or Recreate.
+LAB_TRAEFIK = """apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: traefik-lab
+  namespace: traefik
+spec:
+  interval: 1h
+  chart:
+    spec:
+      chart: traefik
+      version: "41.3.0"
+      sourceRef:
+        kind: HelmRepository
+        name: traefik
+        namespace: flux-system
+  values:
+    persistence:
+      enabled: true
+{extra}    certificatesResolvers:
+      le:
+        acme:
+          email: lab@example.org
+          storage: /data/acme.json
+          tlsChallenge: true
+"""
+# The built-in bucket claim with one more key, which the operator is not told to allow.
+OBC_WITH_POLICY = """{% for b in site.ceph.object_store.bucket if b.namespace == site.triton.namespace %}
+---
+apiVersion: objectbucket.io/v1alpha1
+kind: ObjectBucketClaim
+metadata:
+  name: {{ b.name }}
+  namespace: {{ b.namespace }}
+spec:
+  bucketName: {{ b.name }}
+  storageClassName: {{ site.ceph.object_store.bucket_storage_class }}
+  additionalConfig:
+    bucketOwner: {{ b.owner }}
+    bucketPolicy: "{}"
+{% endfor %}
+"""
+
 CASES = [
     # --- TOML syntax and encoding (CB001) ---------------------------------------------------
     Case("syntax-unclosed-string", "a string without its closing quote", "CB001",
@@ -553,6 +597,21 @@ CASES = [
          [sub(HUB, r"^(client_secret = \{.*\})$", '\\1\nclient_secret = "dup-key-plaintext-secret"')],
          secret="dup-key-plaintext-secret"),
     # --- rules: what the consuming controllers accept (CB090-CB099) ----------------------------
+    # Rules over the rendered objects: a site's own templates/ override emits what the
+    # built-in templates never would.
+    Case("acme-storage-without-fs-group", "a second Traefik of the site's own template keeping ACME state without fsGroup", "CB095",
+         (SITE, 'acme_email = @"testbed-admins@physics.example.org"'),
+         [write("templates/traefik/lab.yaml.j2", LAB_TRAEFIK.format(extra="    updateStrategy:\n      type: Recreate\n"))]),
+    passing("acme-storage-as-generated", "the small site's own Traefik: ACME on the volume with fsGroup 65532", "CB095", []),
+    Case("rwo-volume-rolling-update", "a second Traefik with its ACME volume and the chart's rolling update", "CB094",
+         (SITE, 'acme_email = @"testbed-admins@physics.example.org"'),
+         [write("templates/traefik/lab.yaml.j2", LAB_TRAEFIK.format(extra="    podSecurityContext:\n      fsGroup: 65532\n"))]),
+    passing("rwo-volume-recreate", "the small site's own Traefik: one replica, Recreate", "CB094", []),
+    Case("obc-config-not-allowed", "a bucket claim of the site's own template with a bucketPolicy the operator refuses (reference site)", "CB092",
+         (SITE, 'owner = @"triton"'),
+         [write("templates/triton/bucket.yaml.j2", OBC_WITH_POLICY)], base="reference"),
+    passing("obc-bucket-owner-allowed", "the reference site's bucket claim: bucketOwner, which the operator is told to allow", "CB092",
+            [], base="reference"),
     Case("kubernetes-too-old", "the talk's Kubernetes 1.27.6, older than Flux 2.9 and Rook 1.20 support", "CB090",
          (SITE, 'kubernetes_version = @"1.27.6"'),
          [replace(SITE, 'kubernetes_version = "1.36"', 'kubernetes_version = "1.27.6"')]),

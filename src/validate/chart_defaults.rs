@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::schema::merge_helm_values;
+use crate::check::schema::merge_helm_values;
 
 /// traefik-helm-chart@v41.3.0:traefik/values.yaml (`persistence`, `updateStrategy`,
 /// `deployment.kind`, `podSecurityContext`, `securityContext`).

@@ -1,4 +1,4 @@
-//! Rule `obc-config-not-allowed` (CB092), on the rendered objects: every key an
+//! CB092 obc-config-not-allowed (over the rendered objects): every key an
 //! ObjectBucketClaim sets under `spec.additionalConfig` is one the Rook operator of the tree
 //! accepts: its rook-ceph release's `obcAllowAdditionalConfigFields`, or the operator's default
 //! "maxObjects,maxSize" when the release does not set it.
@@ -39,7 +39,7 @@ fn allowed(manifests: &[Manifest]) -> Vec<String> {
     }
 }
 
-pub fn check_obc_config(site: &Site, manifests: &[Manifest]) -> Vec<Diagnostic> {
+pub(super) fn check(site: &Site, manifests: &[Manifest]) -> Vec<Diagnostic> {
     let allowed = allowed(manifests);
     let mut out = Vec::new();
     for m in manifests
@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn the_default_allows_quotas_only() {
         let (site, src) = crate::validate::testing::site_with(&[], &[]);
-        let found = check_obc_config(
+        let found = check(
             &site,
             &[obc(json!({"bucketOwner": "triton"})), rook(json!({}))],
         );
@@ -123,7 +123,7 @@ mod tests {
             l,
             crate::validate::testing::pos(crate::validate::testing::SITE, "owner = \"triton\"").0
         );
-        assert!(check_obc_config(&site, &[obc(json!({"maxSize": "2G"}))]).is_empty());
+        assert!(check(&site, &[obc(json!({"maxSize": "2G"}))]).is_empty());
     }
 
     #[test]
@@ -133,6 +133,6 @@ mod tests {
             obc(json!({"bucketOwner": "triton", "maxObjects": "1000"})),
             rook(json!({"obcAllowAdditionalConfigFields": "maxObjects,maxSize,bucketOwner"})),
         ];
-        assert!(check_obc_config(&site, &ms).is_empty());
+        assert!(check(&site, &ms).is_empty());
     }
 }

@@ -1,4 +1,4 @@
-//! Rule `acme-storage-unwritable` (CB095), on the rendered objects: a Traefik release whose
+//! CB095 acme-storage-unwritable (over the rendered objects): a Traefik release whose
 //! certificate resolvers keep ACME state in a file keeps it on the chart's persistent volume,
 //! with an fsGroup equal to the group Traefik runs as.
 //!
@@ -20,8 +20,17 @@ use serde_json::Value;
 use super::chart_defaults::merged;
 use crate::diagnostics::{ACME_STORAGE_UNWRITABLE, Diagnostic};
 use crate::manifest::Manifest;
+use crate::site::Site;
 
-pub fn check_acme_storage(manifests: &[Manifest]) -> Vec<Diagnostic> {
+/// Where the site asks for ACME certificates, the setting a finding points at.
+pub(super) fn acme_email(site: &Site) -> Option<&crate::site::Spanned<crate::site::types::Email>> {
+    site.spec
+        .traefik
+        .as_ref()
+        .and_then(|t| t.tls.acme_email.as_ref())
+}
+
+pub(super) fn check(site: &Site, manifests: &[Manifest]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for m in manifests
         .iter()
@@ -68,16 +77,18 @@ pub fn check_acme_storage(manifests: &[Manifest]) -> Vec<Diagnostic> {
                 None
             };
             if let Some(p) = problem {
-                out.push(
-                    Diagnostic::new(
-                        ACME_STORAGE_UNWRITABLE,
-                        format!(
-                            "{}: certificate resolver `{name}` cannot keep its ACME state: {p}",
-                            m.id
-                        ),
-                    )
-                    .help(ACME_STORAGE_UNWRITABLE.info().fix),
-                );
+                let mut d = Diagnostic::new(
+                    ACME_STORAGE_UNWRITABLE,
+                    format!(
+                        "{}: certificate resolver `{name}` cannot keep its ACME state: {p}",
+                        m.id
+                    ),
+                )
+                .help(ACME_STORAGE_UNWRITABLE.info().fix);
+                if let Some(email) = acme_email(site) {
+                    d = d.at(site.file, email.span(), "certificates by ACME");
+                }
+                out.push(d);
             }
         }
     }
@@ -88,6 +99,10 @@ pub fn check_acme_storage(manifests: &[Manifest]) -> Vec<Diagnostic> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn site() -> Site {
+        crate::validate::testing::site_with(&[], &[]).0
+    }
 
     fn traefik(values: Value) -> Vec<Manifest> {
         let v = json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "traefik", "namespace": "traefik"}, "spec": {"chart": {"spec": {"chart": "traefik"}}, "values": values}});
@@ -108,9 +123,9 @@ mod tests {
         let ok = traefik(
             json!({"certificatesResolvers": acme("/data/acme.json"), "persistence": {"enabled": true}, "podSecurityContext": {"fsGroup": 65532}}),
         );
-        assert!(check_acme_storage(&ok).is_empty());
+        assert!(check(&site(), &ok).is_empty());
         // No resolver, nothing to keep.
-        assert!(check_acme_storage(&traefik(json!({}))).is_empty());
+        assert!(check(&site(), &traefik(json!({}))).is_empty());
     }
 
     #[test]
@@ -118,7 +133,7 @@ mod tests {
         let no_group = traefik(
             json!({"certificatesResolvers": acme("/data/acme.json"), "persistence": {"enabled": true}}),
         );
-        let found = check_acme_storage(&no_group);
+        let found = check(&site(), &no_group);
         assert_eq!(found.len(), 1);
         assert!(
             found[0]
@@ -127,15 +142,25 @@ mod tests {
             "{}",
             found[0].message
         );
+        // Pointed at the site's ACME setting.
+        let (reference, src) = crate::validate::testing::site_with(&[], &[]);
+        let (_, l, c) = check(&reference, &no_group)[0].location(&src).unwrap();
+        assert_eq!(
+            (l, c),
+            crate::validate::testing::pos(
+                crate::validate::testing::SITE,
+                "\"cms-support@cse.unl.edu\""
+            )
+        );
         let other_group = traefik(
             json!({"certificatesResolvers": acme("/data/acme.json"), "persistence": {"enabled": true}, "podSecurityContext": {"fsGroup": 1000}}),
         );
-        assert_eq!(check_acme_storage(&other_group).len(), 1);
+        assert_eq!(check(&site(), &other_group).len(), 1);
         let off = traefik(
             json!({"certificatesResolvers": acme("/acme.json"), "persistence": {"enabled": true}, "podSecurityContext": {"fsGroup": 65532}}),
         );
         assert!(
-            check_acme_storage(&off)[0]
+            check(&site(), &off)[0]
                 .message
                 .contains("not on the persistent volume")
         );
@@ -143,7 +168,7 @@ mod tests {
             json!({"certificatesResolvers": acme("/data/acme.json"), "podSecurityContext": {"fsGroup": 65532}}),
         );
         assert!(
-            check_acme_storage(&no_volume)[0]
+            check(&site(), &no_volume)[0]
                 .message
                 .contains("enabled: false")
         );
@@ -151,6 +176,6 @@ mod tests {
         let prefix = traefik(
             json!({"certificatesResolvers": acme("/database/acme.json"), "persistence": {"enabled": true}, "podSecurityContext": {"fsGroup": 65532}}),
         );
-        assert_eq!(check_acme_storage(&prefix).len(), 1);
+        assert_eq!(check(&site(), &prefix).len(), 1);
     }
 }

@@ -1,4 +1,4 @@
-//! Rule `rwo-rolling-update` (CB094), on the rendered objects: a Deployment whose pods mount a
+//! CB094 rwo-rolling-update (over the rendered objects): a Deployment whose pods mount a
 //! ReadWriteOnce volume runs one replica and is replaced with the `Recreate` strategy. Covers Deployments of the
 //! tree with a PersistentVolumeClaim of the tree, and the Deployments charts make from their
 //! values: Traefik with persistence (its ACME volume) and the JupyterHub hub with its
@@ -20,6 +20,7 @@ use serde_json::Value;
 use super::chart_defaults::merged;
 use crate::diagnostics::{Diagnostic, RWO_ROLLING_UPDATE};
 use crate::manifest::Manifest;
+use crate::site::Site;
 
 fn rwo(modes: Option<&Value>) -> bool {
     modes.and_then(Value::as_array).is_some_and(|a| {
@@ -28,17 +29,47 @@ fn rwo(modes: Option<&Value>) -> bool {
     })
 }
 
+/// Where a finding points: the site's ACME setting for Traefik (it is why Traefik keeps a
+/// volume), the instance's name for an object of an instance unit.
+fn anchor(
+    site: &Site,
+    m: &Manifest,
+    chart: Option<&str>,
+) -> Option<(crate::sources::FileId, std::ops::Range<usize>, &'static str)> {
+    if chart == Some("traefik") {
+        return super::acme_storage::acme_email(site)
+            .map(|e| (site.file, e.span(), "ACME state on a ReadWriteOnce volume"));
+    }
+    site.instances
+        .iter()
+        .find(|i| {
+            crate::site::components::instance_unit(i.spec.instance.name.get_ref().as_str())
+                == m.unit
+        })
+        .map(|i| (i.file, i.spec.instance.name.span(), "in this instance"))
+}
+
+fn at(
+    d: Diagnostic,
+    place: Option<(crate::sources::FileId, std::ops::Range<usize>, &str)>,
+) -> Diagnostic {
+    match place {
+        Some((file, span, label)) => d.at(file, span, label),
+        None => d,
+    }
+}
+
 fn finding(what: String, fix: &str) -> Diagnostic {
     Diagnostic::new(
         RWO_ROLLING_UPDATE,
         format!(
-            "{what}: a rolling update would start the new pod while the old one holds the volume"
+            "{what}: a second pod, a replica or a rolling update's new one, cannot attach the volume the first one holds"
         ),
     )
     .help(format!("{fix} ({})", RWO_ROLLING_UPDATE.info().fix))
 }
 
-pub fn check_rwo_rolling(manifests: &[Manifest]) -> Vec<Diagnostic> {
+pub(super) fn check(site: &Site, manifests: &[Manifest]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for m in manifests {
         match (m.id.group.as_str(), m.id.kind.as_str()) {
@@ -73,9 +104,12 @@ pub fn check_rwo_rolling(manifests: &[Manifest]) -> Vec<Diagnostic> {
                             && p.id.namespace == m.id.namespace
                     });
                     if pvc.is_some_and(|p| rwo(p.value.pointer("/spec/accessModes"))) {
-                        out.push(finding(
-                            format!("{} mounts the ReadWriteOnce claim {claim} with {replicas} replica(s), updated by {strategy}", m.id),
-                            "set spec.replicas: 1 and spec.strategy.type: Recreate",
+                        out.push(at(
+                            finding(
+                                format!("{} mounts the ReadWriteOnce claim {claim} with {replicas} replica(s), updated by {strategy}", m.id),
+                                "set spec.replicas: 1 and spec.strategy.type: Recreate",
+                            ),
+                            anchor(site, m, None),
                         ));
                     }
                 }
@@ -93,13 +127,20 @@ pub fn check_rwo_rolling(manifests: &[Manifest]) -> Vec<Diagnostic> {
                                 s("/persistence/accessMode"),
                                 "ReadWriteOnce" | "ReadWriteOncePod"
                             );
+                        let replicas = v
+                            .pointer("/deployment/replicas")
+                            .and_then(Value::as_u64)
+                            .unwrap_or(1);
                         if volume
                             && s("/deployment/kind") == "Deployment"
-                            && s("/updateStrategy/type") != "Recreate"
+                            && (s("/updateStrategy/type") != "Recreate" || replicas > 1)
                         {
-                            out.push(finding(
-                                format!("{} (chart traefik) keeps a ReadWriteOnce volume (persistence) and is updated by {}", m.id, s("/updateStrategy/type")),
-                                "set updateStrategy.type: Recreate",
+                            out.push(at(
+                                finding(
+                                    format!("{} (chart traefik) keeps a ReadWriteOnce volume (persistence) with {replicas} replica(s), updated by {}", m.id, s("/updateStrategy/type")),
+                                    "set deployment.replicas: 1 and updateStrategy.type: Recreate",
+                                ),
+                                anchor(site, m, Some("traefik")),
                             ));
                         }
                     }
@@ -107,9 +148,12 @@ pub fn check_rwo_rolling(manifests: &[Manifest]) -> Vec<Diagnostic> {
                         let volume = s("/hub/db/type") == "sqlite-pvc"
                             && rwo(v.pointer("/hub/db/pvc/accessModes"));
                         if volume && s("/hub/deploymentStrategy/type") != "Recreate" {
-                            out.push(finding(
-                                format!("{} (chart jupyterhub) keeps the hub database on a ReadWriteOnce volume and updates the hub by {}", m.id, s("/hub/deploymentStrategy/type")),
-                                "keep hub.deploymentStrategy.type: Recreate",
+                            out.push(at(
+                                finding(
+                                    format!("{} (chart jupyterhub) keeps the hub database on a ReadWriteOnce volume and updates the hub by {}", m.id, s("/hub/deploymentStrategy/type")),
+                                    "keep hub.deploymentStrategy.type: Recreate",
+                                ),
+                                anchor(site, m, Some("jupyterhub")),
                             ));
                         }
                     }
@@ -126,6 +170,10 @@ pub fn check_rwo_rolling(manifests: &[Manifest]) -> Vec<Diagnostic> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn site() -> Site {
+        crate::validate::testing::site_with(&[], &[]).0
+    }
 
     fn manifest(v: Value) -> Manifest {
         Manifest {
@@ -144,25 +192,55 @@ mod tests {
 
     #[test]
     fn traefik_with_its_acme_volume_needs_recreate() {
-        let found = check_rwo_rolling(&[traefik(json!({"persistence": {"enabled": true}}))]);
+        let found = check(
+            &site(),
+            &[traefik(json!({"persistence": {"enabled": true}}))],
+        );
         assert_eq!(found.len(), 1);
         assert!(
-            found[0].message.contains("updated by RollingUpdate"),
+            found[0]
+                .message
+                .contains("1 replica(s), updated by RollingUpdate"),
             "{}",
             found[0].message
         );
+        // Two replicas cannot share it either, Recreate or not.
+        assert_eq!(
+            check(&site(), &[traefik(
+                json!({"persistence": {"enabled": true}, "updateStrategy": {"type": "Recreate"}, "deployment": {"replicas": 2}})
+            )])
+            .len(),
+            1
+        );
+        // Pointed at the site's ACME setting.
+        let (reference, src) = crate::validate::testing::site_with(&[], &[]);
+        let found = check(
+            &reference,
+            &[traefik(json!({"persistence": {"enabled": true}}))],
+        );
+        let (_, l, c) = found[0].location(&src).unwrap();
+        assert_eq!(
+            (l, c),
+            crate::validate::testing::pos(
+                crate::validate::testing::SITE,
+                "\"cms-support@cse.unl.edu\""
+            )
+        );
         assert!(
-            check_rwo_rolling(&[traefik(
+            check(&site(), &[traefik(
                 json!({"persistence": {"enabled": true}, "updateStrategy": {"type": "Recreate"}})
             )])
             .is_empty()
         );
         // No volume, or a shared one: nothing to hold.
-        assert!(check_rwo_rolling(&[traefik(json!({}))]).is_empty());
+        assert!(check(&site(), &[traefik(json!({}))]).is_empty());
         assert!(
-            check_rwo_rolling(&[traefik(
-                json!({"persistence": {"enabled": true, "accessMode": "ReadWriteMany"}})
-            )])
+            check(
+                &site(),
+                &[traefik(
+                    json!({"persistence": {"enabled": true, "accessMode": "ReadWriteMany"}})
+                )]
+            )
             .is_empty()
         );
     }
@@ -174,11 +252,14 @@ mod tests {
                 json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "jupyterhub", "namespace": "hub"}, "spec": {"chart": {"spec": {"chart": "jupyterhub"}}, "values": v}}),
             )
         };
-        assert!(check_rwo_rolling(&[hub(json!({}))]).is_empty());
+        assert!(check(&site(), &[hub(json!({}))]).is_empty());
         assert_eq!(
-            check_rwo_rolling(&[hub(
-                json!({"hub": {"deploymentStrategy": {"type": "RollingUpdate"}}})
-            )])
+            check(
+                &site(),
+                &[hub(
+                    json!({"hub": {"deploymentStrategy": {"type": "RollingUpdate"}}})
+                )]
+            )
             .len(),
             1
         );
@@ -196,17 +277,20 @@ mod tests {
             }
             manifest(d)
         };
-        let found = check_rwo_rolling(&[pvc.clone(), deploy(None)]);
+        let found = check(&site(), &[pvc.clone(), deploy(None)]);
         assert_eq!(found.len(), 1);
         assert!(
             found[0]
                 .message
                 .contains("Deployment.apps triton/triton mounts the ReadWriteOnce claim models")
         );
-        assert!(check_rwo_rolling(&[pvc.clone(), deploy(Some("Recreate"))]).is_empty());
+        assert!(check(&site(), &[pvc.clone(), deploy(Some("Recreate"))]).is_empty());
+        let mut two = deploy(Some("Recreate"));
+        two.value["spec"]["replicas"] = json!(2);
+        assert_eq!(check(&site(), &[pvc.clone(), two]).len(), 1);
         // A claim in another namespace is not this Deployment's.
         let mut other = pvc.clone();
         other.id.namespace = Some("elsewhere".into());
-        assert!(check_rwo_rolling(&[other, deploy(None)]).is_empty());
+        assert!(check(&site(), &[other, deploy(None)]).is_empty());
     }
 }
