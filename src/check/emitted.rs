@@ -280,4 +280,30 @@ mod tests {
         }
         assert!(of(SEALED_SECRETS_COMPONENT).is_some_and(|e| e.kinds.contains(&SEALED_SECRET)));
     }
+
+    #[test]
+    fn the_registrys_custom_groups_are_among_the_kinds_listed_here() {
+        // The registry's `kinds` are what a component emits for this site (Flux orders units
+        // by them); this table is what its templates can emit at all. The first must be a part
+        // of the second, or the catalog would lack a schema Flux's order relies on.
+        let (site, _) = crate::validate::testing::site_with(&[], &[]);
+        let mut seen = 0;
+        for (c, at) in site.targets() {
+            let listed = of(c.name).expect("a row");
+            for group in (c.kinds)(&site, at) {
+                seen += 1;
+                assert!(
+                    listed
+                        .kinds
+                        .iter()
+                        .any(|k| k.api_version.split_once('/').map(|(g, _)| g) == Some(group)),
+                    "{}: the registry names {group}, EMITTED lists no kind of it",
+                    c.name
+                );
+            }
+        }
+        // The reference site emits Calico's, MetalLB's and Ceph's kinds, a bucket claim and
+        // Traefik routes: the test saw them.
+        assert!(seen >= 5, "{seen}");
+    }
 }

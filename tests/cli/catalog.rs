@@ -1,6 +1,7 @@
 //! The embedded schema catalog and the user's schema locations: what the templates emit is
 //! declared and carried, builds with the catalog alone match builds with the shared schemas,
-//! every release 1.33 to 1.37 builds, `check` and `build` accept and refuse the same releases,
+//! every release 1.33 to 1.37 needs no schema folder (those the pinned components run on build,
+//! the others fail on that alone), `check` and `build` accept and refuse the same releases,
 //! and `--schemas` > `CASA_SCHEMAS` > `[site] schemas` > the catalog, file by file.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -326,18 +327,25 @@ fn both_sites_build_the_same_tree_from_the_catalog_alone_as_from_the_shared_sche
 fn set_version(site: &Path, version: &str) {
     let file = site.join("site.toml");
     let text = read(&file);
-    assert!(text.contains("kubernetes_version = \"1.33\""));
+    assert!(text.contains("kubernetes_version = \"1.36\""));
     let text = text.replacen(
-        "kubernetes_version = \"1.33\"",
+        "kubernetes_version = \"1.36\"",
         &format!("kubernetes_version = \"{version}\""),
         1,
     );
     std::fs::write(file, text).expect("edit site.toml");
 }
 
+/// Refused for the components (CB090), never for want of schemas (CB006).
+fn refused_for_the_components_only(cli: Cli) {
+    let run = cli.code(2).stderr_has("error[CB090]").run();
+    assert!(!run.stderr.contains("CB006"), "{}", run.stderr);
+}
+
 #[test]
 fn sites_on_every_release_from_1_33_to_1_37_check_and_build_with_no_schema_folder() {
-    for version in ["1.34", "1.35", "1.36", "1.36.2", "1.37"] {
+    // Flux 2.9 runs on 1.34.1 to 1.36 (CB090): those build from the catalog alone.
+    for version in ["1.34.1", "1.35", "1.36", "1.36.2"] {
         let check = Cli::new().arg("check").site(SMALL_SITE);
         set_version(check.site_dir(), version);
         check.code(0).stdout_has("valid").run();
@@ -345,6 +353,14 @@ fn sites_on_every_release_from_1_33_to_1_37_check_and_build_with_no_schema_folde
         set_version(build.site_dir(), version);
         let run = build.code(0).stdout_has("wrote").run();
         assert!(run.site_dir().join("out/clusters/physics-testbed").is_dir());
+    }
+    // The catalog covers the rest too: what refuses them is the components' range alone.
+    for version in ["1.33", "1.34", "1.37"] {
+        for command in ["check", "build"] {
+            let cli = Cli::new().arg(command).site(SMALL_SITE).site_unchanged();
+            set_version(cli.site_dir(), version);
+            refused_for_the_components_only(cli);
+        }
     }
 }
 
@@ -399,7 +415,8 @@ fn a_user_folder_with_another_release_makes_check_and_build_accept_it_from_any_o
                 );
                 std::fs::write(file, text).expect("edit site.toml");
             }
-            cli.code(0).run();
+            // The folder covers 1.38, so no CB006; Flux and Rook stop at 1.36 all the same.
+            refused_for_the_components_only(cli);
         }
     }
     // The release the folder adds is named when another is refused.
@@ -414,11 +431,11 @@ fn a_user_folder_with_another_release_makes_check_and_build_accept_it_from_any_o
         .run();
 }
 
-/// A schema folder whose Namespace schema for 1.33 requires a property named `marker`, so a
+/// A schema folder whose Namespace schema for 1.36 requires a property named `marker`, so a
 /// build that uses it fails saying so.
 fn marking_schemas(marker: &str) -> tempfile::TempDir {
     let dir = tempdir();
-    let k8s = dir.path().join("k8s/v1.33.0-standalone-strict");
+    let k8s = dir.path().join("k8s/v1.36.0-standalone-strict");
     std::fs::create_dir_all(&k8s).expect("mkdir");
     std::fs::write(
         k8s.join("namespace-v1.json"),
@@ -446,8 +463,8 @@ fn schema_locations_take_precedence_flag_then_environment_then_site_file_then_ca
             copy_dir(site_schemas.path(), &cli.site_dir().join("schemas-here"));
             let file = cli.site_dir().join("site.toml");
             let text = read(&file).replacen(
-                "kubernetes_version = \"1.33\"",
-                "kubernetes_version = \"1.33\"\nschemas = \"schemas-here\"",
+                "kubernetes_version = \"1.36\"",
+                "kubernetes_version = \"1.36\"\nschemas = \"schemas-here\"",
                 1,
             );
             std::fs::write(file, text).expect("edit site.toml");
