@@ -184,6 +184,13 @@ fn instance_value(site: &Site, inst: &Instance) -> Value {
     }));
     v["xcache_enabled"] = json!(spec.xcache.as_ref().is_some_and(|x| x.token.is_some()));
     v["condor_enabled"] = json!(dask.is_some_and(|d| d.condor_token.is_some()));
+    // The spawn hook's settings and the key Secrets the hub pod mounts for it.
+    let settings = crate::site::hook::settings(site, inst);
+    v["hook"] = json!({
+        "settings_json": serde_json::to_string_pretty(&settings).unwrap_or_default() + "\n",
+        "settings": settings,
+        "keys": crate::site::hook::key_mounts(site, inst),
+    });
     v
 }
 

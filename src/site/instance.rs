@@ -26,6 +26,8 @@ pub struct InstanceFile {
     pub dask: Option<InstanceDask>,
     pub culling: Culling,
     pub xcache: Option<InstanceXCache>,
+    /// Site services the instance's users may call.
+    pub inference: Option<Inference>,
     /// Chart version override for this instance (defaults to `[charts.jupyterhub]`).
     pub hub_chart: Option<String>,
 }
@@ -266,6 +268,14 @@ pub struct InstanceXCache {
     pub token_days: Spanned<u32>,
 }
 
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Inference {
+    /// The site's Triton: user servers get its endpoint and the model bucket's keys.
+    #[schemars(with = "bool")]
+    pub triton: Spanned<bool>,
+}
+
 /// The Secrets of an instance's namespace.
 pub const HUB_OAUTH_SECRET: &str = "hub-oauth";
 pub const CONDOR_SECRET: &str = "htcondor-pool-password";
@@ -412,10 +422,17 @@ pub(super) fn hub_addresses<'a>(_: &'a Site, at: At<'a>) -> Vec<Address<'a>> {
 }
 
 pub(super) fn hub_context(_: &Site) -> Map<String, Value> {
-    Map::from_iter([(
-        "secrets".to_owned(),
-        json!({"hub_oauth": HUB_OAUTH_SECRET, "condor": CONDOR_SECRET, "xcache": XCACHE_SECRET}),
-    )])
+    use super::hook;
+    Map::from_iter([
+        (
+            "secrets".to_owned(),
+            json!({"hub_oauth": HUB_OAUTH_SECRET, "condor": CONDOR_SECRET, "xcache": XCACHE_SECRET}),
+        ),
+        (
+            "hub_hook".to_owned(),
+            json!({"source": hook::HOOK_SOURCE, "path": hook::HOOK_PATH, "settings_path": hook::SETTINGS_PATH}),
+        ),
+    ])
 }
 
 /// The hub's public name, one of the cluster ingress's routes.

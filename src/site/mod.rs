@@ -8,6 +8,7 @@ mod cilium;
 pub mod components;
 mod dex;
 mod gpu;
+pub mod hook;
 mod ingress;
 mod instance;
 mod load;

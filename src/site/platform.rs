@@ -119,14 +119,81 @@ pub struct HtCondor {
     pub schedd: Hostname,
     /// `UID_DOMAIN` of the notebook's HTCondor configuration (a DNS domain).
     pub uid_domain: UidDomain,
+    /// The pool's TRUST_DOMAIN, the issuer of its IDTOKENS (HTCondor's default is
+    /// `$(UID_DOMAIN)`: htcondor/htcondor@v25.13.2 src/condor_utils/param_info.in).
+    pub trust_domain: Option<String>,
+    /// Who the hub's IDTOKENS say the user is on the pool's schedd (`user@domain`), the
+    /// account Dask worker jobs are submitted as.
+    #[schemars(with = "String")]
+    pub identity: Spanned<String>,
+    /// Name of the signing key in the pool's SEC_PASSWORD_DIRECTORY (`POOL`: the pool
+    /// signing key, SEC_TOKEN_POOL_SIGNING_KEY_FILE).
+    #[serde(default = "pool_key")]
+    pub key_id: String,
+    /// Authorization levels the token is limited to (`condor:/<LEVEL>` scopes).
+    #[serde(default = "submit_scopes")]
+    pub scopes: Vec<String>,
+    /// Token lifetime in days.
+    pub token_days: u32,
+}
+
+fn pool_key() -> String {
+    "POOL".to_owned()
+}
+
+fn submit_scopes() -> Vec<String> {
+    vec!["READ".to_owned(), "WRITE".to_owned()]
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct XCache {
     pub host: Hostname,
-    /// CMS site name written into tokens.
+    /// CMS site name written into tokens: the servers' `all.sitename`, which XrdMacaroons
+    /// compares with a macaroon's location.
     pub location: String,
+    /// The namespace prefix tokens are limited to (`path:` caveat).
+    #[serde(default = "store_path")]
+    pub path: String,
+    /// Activities tokens allow (`activity:` caveat: READ_METADATA, UPDATE_METADATA, LIST,
+    /// DOWNLOAD, UPLOAD, MANAGE, DELETE).
+    #[serde(default = "download")]
+    pub activities: Vec<XCacheActivity>,
+    /// The servers' `macaroons.maxduration`, in days: XrdMacaroons refuses a token whose
+    /// expiry lies further ahead (default 24 hours, xrootd/xrootd@v6.1.0
+    /// src/XrdMacaroons/XrdMacaroonsConfigure.cc) when not given.
+    #[schemars(with = "Option<u32>")]
+    pub max_token_days: Option<Spanned<u32>>,
+}
+
+/// An XRootD macaroon activity (xrootd/xrootd@v6.1.0 src/XrdMacaroons/README.md).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum XCacheActivity {
+    ReadMetadata,
+    UpdateMetadata,
+    List,
+    Download,
+    Upload,
+    Manage,
+    Delete,
+}
+
+fn store_path() -> String {
+    "/store".to_owned()
+}
+
+fn download() -> Vec<XCacheActivity> {
+    vec![XCacheActivity::Download]
+}
+
+impl XCache {
+    /// `macaroons.maxduration` in days (XrdMacaroons' default: one day).
+    pub fn max_days(&self) -> u32 {
+        self.max_token_days.as_ref().map_or(1, |d| *d.get_ref())
+    }
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -351,9 +418,18 @@ pub(super) fn triton_context(site: &Site) -> Map<String, Value> {
                     .map(|e| format!("s3://{e}/{}", b.get_ref())),
                 (None, None) => None,
             });
+    // The hubs whose users call Triton (templates/triton/hub-access.yaml.j2 lets them read
+    // its bucket keys).
+    let hubs: Vec<String> = site
+        .instances
+        .iter()
+        .filter(|i| super::hook::uses_triton(site, i))
+        .map(|i| i.spec.instance.namespace.get_ref().to_string())
+        .collect();
     Map::from_iter([
         ("secrets".to_owned(), json!({"triton": TRITON_SECRET})),
         ("triton_repository".to_owned(), json!(repository)),
+        ("triton_hubs".to_owned(), json!(hubs)),
     ])
 }
 
