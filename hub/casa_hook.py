@@ -54,6 +54,7 @@ import uuid
 import escapism
 import jwt
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -116,7 +117,7 @@ class Names:
 
 
 def _now():
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def make_dask_tls(names, days):
@@ -164,7 +165,9 @@ def make_dask_tls(names, days):
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
             critical=False,
         )
     )
@@ -180,6 +183,14 @@ def make_dask_tls(names, days):
     return {"ca.pem": ca.public_bytes(pem).decode(), "hostcert.pem": hostcert.decode()}
 
 
+def _not_after(cert):
+    # `not_valid_after_utc` came with cryptography 42; the z2jh 3.1.0 hub image has 41,
+    # whose `not_valid_after` is naive UTC.
+    if hasattr(cert, "not_valid_after_utc"):
+        return cert.not_valid_after_utc
+    return cert.not_valid_after.replace(tzinfo=datetime.UTC)
+
+
 def dask_tls_still_good(data, names, renew_days):
     """Whether the Secret's CA and certificate may be kept: both parse, the certificate is
     signed by the CA, names the user's hosts, and neither expires within `renew_days`."""
@@ -192,10 +203,10 @@ def dask_tls_still_good(data, names, renew_days):
     cert = certs[0]
     try:
         cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, Exception):
+    except (ValueError, TypeError, InvalidSignature):
         return False
     horizon = _now() + datetime.timedelta(days=renew_days)
-    if min(ca.not_valid_after_utc, cert.not_valid_after_utc) <= horizon:
+    if min(_not_after(ca), _not_after(cert)) <= horizon:
         return False
     want = sorted(h for h in (names.scheduler_host, names.worker_host) if h)
     try:
@@ -305,7 +316,7 @@ def xcache_still_good(token, cfg, username, root_key, renew_days):
         return False
     try:
         expires = datetime.datetime.strptime(before[7:], "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=datetime.timezone.utc
+            tzinfo=datetime.UTC
         )
     except ValueError:
         return False
@@ -329,9 +340,9 @@ def htcondor_signing_key(cfg):
     key = bytes(b ^ pattern[i % 4] for i, b in enumerate(scrambled))
     if cfg["key_id"] == "POOL":
         key += key
-    return HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=b"htcondor", info=b"master jwt"
-    ).derive(key)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"htcondor", info=b"master jwt").derive(
+        key
+    )
 
 
 def make_idtoken(cfg, signing_key):

@@ -21,15 +21,25 @@ would create the pod in Kubernetes; those few methods that talk to the API serve
 replaced by ones that record what would be sent. Logins run `get_authenticated_user` with
 the two requests to the OIDC issuer (token, userinfo) answered from `run.json`.
 
+The Kubernetes API is fakekube.py's, in this process on loopback: the spawn hook the
+instance ships (hub/casa_hook.py) talks to it as it would to the cluster. With `lifecycle`
+in `run.json`, before the profiles, the default profile's server is really started and
+stopped (KubeSpawner unpatched, the fake API running its pod) several times, and the
+objects after each step are reported (see `lifecycle`).
+
 Prints one JSON document: {"ok": true, ...findings} or {"ok": false, "stage", "error"}.
 """
 
+import base64
 import json
 import os
 import sys
 import traceback
 
+import yaml
+
 import podpaths
+from fakekube import FakeKube
 
 POD_PREFIX = "/usr/local/etc/jupyterhub"
 
@@ -146,9 +156,106 @@ async def spawn_profile(app, user, profile_slug):
     }
 
 
+def snapshot(kube, namespace, user_label):
+    """The hook's objects and the user's pods as the API holds them now."""
+    secret = kube.get("", "secrets", namespace, f"cmsaf-secrets-{user_label}")
+    if secret is not None:
+        secret["data"] = {
+            k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()
+        }
+    pods = kube.names("", "pods", namespace)
+    return {
+        "pod": kube.get("", "pods", namespace, pods[0]) if pods else None,
+        "secret": secret,
+        "service": kube.get("", "services", namespace, f"dask-{user_label}"),
+        "route": kube.get("traefik.io", "ingressroutetcps", namespace, f"dask-{user_label}"),
+        "pods": kube.names("", "pods", namespace),
+        "secrets": kube.names("", "secrets", namespace),
+        "services": kube.names("", "services", namespace),
+        "routes": kube.names("traefik.io", "ingressroutetcps", namespace),
+    }
+
+
+async def lifecycle(app, user, kube, run, report):
+    """Start and stop the user's default server as the hub does (`User.spawn`, `User.stop`),
+    each step recorded: spawn; stop with the hook's deletes failing (objects stay); spawn
+    again over them; the pool signing key replaced, stop failing again, the leftover Service
+    and route edited, spawn; a clean stop; spawn after it; a clean stop."""
+    import jupyterhub
+    from jupyterhub import objects
+
+    class Answer:
+        # what jupyterhub-singleuser answers (its version header is compared with the hub's)
+        def __init__(self):
+            self.headers = {"X-JupyterHub-Version": jupyterhub.__version__}
+            self.code = 200
+
+    async def no_http_check(self, *args, **kwargs):
+        # no notebook server answers in the test; everything before and after the wait runs
+        return Answer()
+
+    objects.Server.wait_up = no_http_check
+    spawner = user.spawners[""]
+    ns = spawner.namespace
+    label = run["lifecycle"]["user_label"]
+    faults = {
+        ("delete", "", "secrets"): 500,
+        ("delete", "", "services"): 500,
+        ("delete", "traefik.io", "ingressroutetcps"): 500,
+    }
+    steps = []
+
+    async def step(name, action):
+        before = len(kube.calls)
+        await action()
+        steps.append({"step": name, **snapshot(kube, ns, label), "calls": kube.calls[before:]})
+
+    async def spawn(token):
+        await user.save_auth_state({"access_token": token, "refresh_token": "r"})
+        await user.spawn("")
+
+    def faulty(on):
+        kube.faults = dict(faults) if on else {}
+
+    async def stop():
+        await user.stop("")
+        faulty(False)
+
+    await step("spawn", lambda: spawn(run["lifecycle"]["access_tokens"][0]))
+    faulty(True)
+    await step("stop-failing", stop)
+    await step("spawn-again", lambda: spawn(run["lifecycle"]["access_tokens"][1]))
+    with open(run["lifecycle"]["pool_key_file"], "wb") as f:
+        f.write(base64.b64decode(run["lifecycle"]["new_pool_key"]))
+    faulty(True)
+    await step("stop-failing-2", stop)
+    # the leftovers drifted (edited by hand, or made for another base domain): the next
+    # spawn must put them right in place
+    service = kube.get("", "services", ns, f"dask-{label}")
+    service["spec"]["selector"] = {"component": "something-else"}
+    kube.put("", "services", ns, service)
+    route = kube.get("traefik.io", "ingressroutetcps", ns, f"dask-{label}")
+    route["spec"]["routes"] = route["spec"]["routes"][:1]
+    kube.put("traefik.io", "ingressroutetcps", ns, route)
+    await step("spawn-new-pool-key", lambda: spawn(run["lifecycle"]["access_tokens"][2]))
+    await step("stop", stop)
+    await step("spawn-after-stop", lambda: spawn(run["lifecycle"]["access_tokens"][3]))
+    await step("stop-2", stop)
+    report["lifecycle"] = steps
+
+
 async def start(sandbox, run, report):
     from jupyterhub import orm
     from jupyterhub.app import JupyterHub
+
+    report["stage"] = "api"
+    kube = await FakeKube().start()
+    with open(os.environ["KUBECONFIG"], "w") as f:
+        yaml.safe_dump(kube.kubeconfig(), f)
+    for obj in run.get("kube_objects", []):
+        group = obj["apiVersion"].rpartition("/")[0]
+        resource = obj["kind"].lower() + "s"
+        kube.put(group, resource, obj["metadata"]["namespace"], obj)
 
     report["stage"] = "initialize"
     # As `jupyterhub --config <file>` (the container's command, z2jh
@@ -192,11 +299,17 @@ async def start(sandbox, run, report):
     profiles = first._get_initialized_profile_list(profile_list) if profile_list else []
     user.spawners.pop("", None)
     report["profiles"] = [{"slug": p["slug"], "display_name": p["display_name"]} for p in profiles]
+    if run.get("lifecycle"):
+        report["stage"] = "lifecycle"
+        await lifecycle(app, user, kube, run, report)
+        user.spawners.pop("", None)
+        kube.calls.clear()
     report["spawns"] = []
     for slug in [p["slug"] for p in profiles] or [None]:
         report["spawns"].append(await spawn_profile(app, user, slug))
         # each profile starts from the configured spawner, as a new server would
         user.spawners.pop("", None)
+    report["api_calls"] = kube.calls
     report["stage"] = "done"
 
 
@@ -205,7 +318,9 @@ def main():
     with open(os.path.join(sandbox, "run.json")) as f:
         run = json.load(f)
     os.chdir(os.path.join(sandbox, "srv"))  # the hub's working dir, /srv/jupyterhub
-    podpaths.redirect({POD_PREFIX: sandbox})
+    with open(os.path.join(sandbox, "mounts.json")) as f:
+        mounts = json.load(f)
+    podpaths.redirect({POD_PREFIX: sandbox, **mounts})
     report = {"ok": False}
     try:
         from jupyterhub.app import JupyterHub

@@ -18,9 +18,12 @@ at that tag):
   of the namespace that exist when the pod starts; `jupyterhub_config.py` reads those of
   `hub` and `proxy-api` (`get_name_env`).
 
-No Kubernetes API: a kubeconfig naming an unreachable loopback server satisfies
-KubeSpawner's client set-up (`kubespawner/clients.py` `load_config`), which never calls it
-because the test stops every spawn before its first request.
+- `hub.extraVolumes` Secret volumes and their `hub.extraVolumeMounts`: the files laid out
+  under `mounts/`, with the values the test plants (`planted`) or stand-ins; `mounts.json`
+  maps each pod path to its folder.
+
+The Kubernetes API is the test's own (fakekube.py, started by the start script on loopback,
+which rewrites the kubeconfig written here).
 """
 
 import json
@@ -150,8 +153,31 @@ def stand_in_secret(name, key):
     return f"test-value-of-{name}-{key}"
 
 
-def make_sandbox(sandbox, fixture_dir, release, run):
-    """Lays out SANDBOX (the pod's /usr/local/etc/jupyterhub) and returns the pod's env."""
+def secret_volume_files(values, sandbox, secret_value):
+    """Lays out the hub's Secret volumes (hub.extraVolumes with hub.extraVolumeMounts) and
+    returns {mount path in the pod: folder}."""
+    volumes = {v["name"]: v for v in values["hub"].get("extraVolumes") or []}
+    mounts = {}
+    for mount in values["hub"].get("extraVolumeMounts") or []:
+        volume = volumes.get(mount["name"])
+        if volume is None or "secret" not in volume:
+            continue
+        secret = volume["secret"]
+        folder = os.path.join(sandbox, "mounts", mount["name"])
+        os.makedirs(folder)
+        items = secret.get("items")
+        if not items:
+            raise ChartRenderError(f"hub.extraVolumes.{mount['name']}: give the items laid out")
+        for item in items:
+            with open(os.path.join(folder, item["path"]), "wb") as f:
+                f.write(secret_value(secret["secretName"], item["key"]))
+        mounts[mount["mountPath"]] = folder
+    return mounts
+
+
+def make_sandbox(sandbox, fixture_dir, release, run, planted=None):
+    """Lays out SANDBOX (the pod's /usr/local/etc/jupyterhub) and returns the pod's env.
+    `planted`: {(Secret name, key): bytes} for the Secrets the hub pod mounts."""
     meta = release["metadata"]
     chart_spec = release["spec"]["chart"]["spec"]
     version = chart_spec["version"]
@@ -220,6 +246,8 @@ def make_sandbox(sandbox, fixture_dir, release, run):
         data = spec.get("stringData")
         if data is None:
             raise ChartRenderError(f"hub.extraFiles.{key}: only stringData is laid out here")
+        # secret.yaml writes `stringData | trimSuffix "\n"` into a `|` block: one newline.
+        data = data.removesuffix("\n") + "\n"
         target = os.path.join(sandbox, mount[len("/usr/local/etc/jupyterhub/") :])
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "w") as f:
@@ -245,6 +273,14 @@ def make_sandbox(sandbox, fixture_dir, release, run):
         if name == names["hub"]:
             return secret[key]
         return stand_in_secret(name, key)
+
+    def mounted_value(name, key):
+        if (name, key) in (planted or {}):
+            return planted[(name, key)]
+        return stand_in_secret(name, key).encode()
+
+    with open(os.path.join(sandbox, "mounts.json"), "w") as f:
+        json.dump(secret_volume_files(values, sandbox, mounted_value), f)
 
     env = {
         "PYTHONUNBUFFERED": "1",

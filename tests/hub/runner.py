@@ -35,4 +35,6 @@ def run_start(python, script, sandbox, env, what, timeout=300):
     report = json.loads(done.stdout.rsplit(MARK, 1)[1])
     if not report["ok"]:
         raise StartFailed(what, report, output)
+    # what the hub printed, without the report (which holds what the test asked for)
+    report["output"] = done.stdout.rsplit(MARK, 1)[0] + done.stderr
     return report

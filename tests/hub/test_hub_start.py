@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Z2JH_FIXTURES, releases, venv_python
+from planted import Planted
 from podfiles import make_sandbox
 from runner import run_start
 
@@ -109,14 +110,23 @@ def cilogon_logins(auth, groups, admins):
     return cases
 
 
-def start_hub(tree, release):
+def start_hub(tree, release, lifecycle=None, planted=None):
+    """Starts the hub of `release`; with `lifecycle` (see hub_start.py) also runs its default
+    server's start/stop steps. Returns (instance, report)."""
     version = release["spec"]["chart"]["spec"]["version"]
     fixture = Z2JH_FIXTURES / version
     assert fixture.is_dir(), f"no z2jh {version} fixtures in {Z2JH_FIXTURES}"
     instance = tree.instance_for(release["metadata"]["namespace"])
-    run = {"user": USER, "logins": [{"userinfo": u} for u, *_ in logins_for(instance)]}
+    planted = planted or Planted(tree.site_toml())
+    run = {
+        "user": USER,
+        "logins": [{"userinfo": u} for u, *_ in logins_for(instance)],
+        "kube_objects": planted.kube_objects(),
+    }
     sandbox = Path(tempfile.mkdtemp(prefix="casa-hub-")) / "jupyterhub"
-    _, env = make_sandbox(str(sandbox), str(fixture), release, run)
+    if lifecycle:
+        run["lifecycle"] = lifecycle(sandbox)
+    _, env = make_sandbox(str(sandbox), str(fixture), release, run, planted.mounted())
     what = f"{instance['instance']['name']} (z2jh {version})"
     return instance, run_start(venv_python(f"z2jh-{version}"), "hub_start.py", sandbox, env, what)
 
