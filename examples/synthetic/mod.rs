@@ -308,6 +308,8 @@ collector = "collector.example.org"
 collector_name = "Synthetic pool"
 schedd = "schedd.example.org"
 uid_domain = "example.org"
+identity = "analysis@example.org"
+token_days = 30
 "#
     );
     if a.gpu_nodes > 0 {

@@ -285,6 +285,14 @@ codes! {
         "z2jh's user-pod NetworkPolicy would block a path the site declares (Tier-2 Dask workers in, dask-gateway or Triton out)",
         "the policy is on by default, admits only the notebook port and no private addresses; the user's Dask cluster or inference call would time out",
         "add the singleuser.networkPolicy ingress/egress rule named in the message (templates/jupyterhub/helmrelease.yaml.j2 writes them), or disable the policy on purpose";
+    XCACHE_TOKEN_LIFETIME = "CB086", "xcache-token-lifetime", Error,
+        "an instance's XCache tokens (`[xcache] token_days`) outlive what the XCache servers accept (`[xcache] max_token_days`, their macaroons.maxduration, 1 day unless set)",
+        "XrdMacaroons refuses a macaroon whose expiry lies beyond its maximum duration (xrootd v6.1.0 XrdMacaroonsAuthz.cc verify_before); every read through the cache would fail",
+        "shorten the instance's token_days, or set the site's max_token_days to the servers' macaroons.maxduration in days";
+    TRITON_NOT_SERVED = "CB087", "triton-not-served", Error,
+        "an instance gives its users Triton (`[inference] triton = true`) but the site runs no Triton",
+        "the spawn hook reads Triton's bucket keys at every spawn; without the service every spawn fails",
+        "add [triton] to site.toml, or remove `triton = true` from the instance";
     KUBERNETES_SUPPORT = "CB090", "kubernetes-support", Error,
         "the site's Kubernetes version is outside what a pinned component supports",
         "a controller outside its supported range may refuse to start, or Helm refuses the chart outright (`kubeVersion`); the tree would never reconcile",

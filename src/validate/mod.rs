@@ -40,6 +40,8 @@ mod requirements;
 mod rwo_rolling;
 pub mod sealing_cert;
 mod secret_size;
+mod triton_users;
+mod xcache_token_lifetime;
 pub use secret_size::MAX_SECRET_BYTES;
 mod secrets;
 mod tenant_namespaces;
@@ -143,6 +145,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         name: "cvmfs-repositories",
         check: cvmfs_repos::check,
+    },
+    Rule {
+        name: "xcache-token-lifetime",
+        check: xcache_token_lifetime::check,
+    },
+    Rule {
+        name: "triton-not-served",
+        check: triton_users::check,
     },
     Rule {
         name: "secrets",
