@@ -40,13 +40,13 @@ mod requirements;
 mod rwo_rolling;
 pub mod sealing_cert;
 mod secret_size;
-mod triton_users;
-mod xcache_token_lifetime;
 pub use secret_size::MAX_SECRET_BYTES;
 mod secrets;
 mod tenant_namespaces;
 mod tenant_scope;
 mod traefik_entry_points;
+mod triton_users;
+mod xcache_token_lifetime;
 
 pub use kubernetes_support::supported_ranges;
 
