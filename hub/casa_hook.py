@@ -18,7 +18,8 @@ Per user server it makes, in the hub's namespace, and removes when the server st
   and a Traefik v3 IngressRouteTCP of the same name (group traefik.io: Traefik v3 reads no
   other, traefik/traefik@v3.7.9 pkg/provider/kubernetes/crd/client.go) passing TLS through by
   SNI `<user>.dask.<base>` / `<user>.dask-worker.<base>`, so Tier-2 workers reach the
-  scheduler through the instance's Dask Traefik.
+  scheduler through the instance's Dask Traefik; for the instance's own in-cluster pool,
+  the Service alone, named `dask-<user>.<namespace>.svc` in HOST_IP.
 
 In the pod: the Secret volume; a secrets-chowner sidecar that copies the Secret into an
 emptyDir as the user, mode 0600, and again whenever the kubelet swaps the Secret's `..data`
@@ -104,12 +105,16 @@ def user_label(name, prefix="", limit=63):
 
 
 class Names:
-    def __init__(self, username, base_domain):
+    def __init__(self, username, base_domain, service_domain=None):
         self.user = user_label(username)
         self.secret = user_label(username, "cmsaf-secrets-")
         self.service = user_label(username, "dask-")
         self.scheduler_host = f"{self.user}.dask.{base_domain}" if base_domain else None
         self.worker_host = f"{self.user}.dask-worker.{base_domain}" if base_domain else None
+        if service_domain and not base_domain:
+            # Workers in the cluster (the instance's own pool) reach the scheduler through
+            # the user's Service by its cluster name.
+            self.scheduler_host = f"{self.service}.{service_domain}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -420,7 +425,7 @@ class SpawnHook:
 
     def names(self, spawner):
         dask = self.settings.get("dask") or {}
-        return Names(spawner.user.name, dask.get("base_domain"))
+        return Names(spawner.user.name, dask.get("base_domain"), dask.get("service_domain"))
 
     def _custom_api(self):
         from kubespawner.clients import shared_client
@@ -591,10 +596,9 @@ done
                 {"name": "_CONDOR_SEC_TOKEN_DIRECTORY", "value": f"{s['chown_mount']}/tokens.d"}
             )
         if names.scheduler_host:
-            env += [
-                {"name": "HOST_IP", "value": names.scheduler_host},
-                {"name": "WORKER_IP", "value": names.worker_host},
-            ]
+            env.append({"name": "HOST_IP", "value": names.scheduler_host})
+        if names.worker_host:
+            env.append({"name": "WORKER_IP", "value": names.worker_host})
         tr = s.get("triton")
         if tr:
             env.append({"name": "TRITON_GRPC_ENDPOINT", "value": tr["grpc"]})
@@ -657,6 +661,9 @@ done
                 service["spec"]["clusterIP"] = old_spec.cluster_ip
                 await core.replace_namespaced_service(names.service, ns, service)
                 spawner.log.info("casa-hook: updated Service %s", names.service)
+        if not d["entry_points"]:
+            # No Dask Traefik: the workers are in the cluster and use the Service.
+            return
 
         route = {
             "apiVersion": f"{TRAEFIK_GROUP}/{TRAEFIK_VERSION}",
@@ -697,7 +704,8 @@ done
         names = self.names(spawner)
         core = spawner.api
         ns = spawner.namespace
-        if self.settings.get("dask"):
+        dask = self.settings.get("dask")
+        if dask and dask["entry_points"]:
             custom = self._custom_api()
             await _delete(
                 custom.delete_namespaced_custom_object,
@@ -707,6 +715,7 @@ done
                 "ingressroutetcps",
                 names.service,
             )
+        if dask:
             await _delete(core.delete_namespaced_service, names.service, ns)
         await _delete(core.delete_namespaced_secret, names.secret, ns)
         spawner.log.info(

@@ -149,10 +149,17 @@ fn instance_value(site: &Site, inst: &Instance) -> Value {
     v["dask_worker_memory"] = json!(site_dask.map(|d| d.worker_memory.byte_spec()));
     let default_worker = site_dask.map(|d| d.worker_image.get_ref());
     let su = &spec.singleuser;
+    let pool = crate::site::pool::pool(site, inst);
     v["profiles"] = spec
         .profile
         .iter()
-        .map(|p| profile_value(inst, p, default_worker))
+        .map(|p| {
+            let mut pv = profile_value(inst, p, default_worker);
+            pv["pool_job_extra"] = json!(pool.as_ref().and_then(|pool| {
+                pool_job_extra(pool, pv["worker_image"].as_str().unwrap_or_default())
+            }));
+            pv
+        })
         .collect();
     let default = spec
         .profile
@@ -180,10 +187,16 @@ fn instance_value(site: &Site, inst: &Instance) -> Value {
     );
     v["dask_mode"] = json!(dask.map(|d| match d.mode.get_ref() {
         DaskMode::Tier2 => "tier2",
-        DaskMode::InCluster => "in-cluster",
+        DaskMode::Pool => "pool",
+        DaskMode::Gateway => "gateway",
     }));
     v["xcache_enabled"] = json!(spec.xcache.as_ref().is_some_and(|x| x.token.is_some()));
     v["condor_enabled"] = json!(dask.is_some_and(|d| d.condor_token.is_some()));
+    v["pool"] = json!(crate::site::pool::pool(site, inst));
+    if let Some(g) = dask.and_then(|d| d.gateway.as_ref()) {
+        v["dask"]["gateway"]["image_repository"] = json!(g.image.get_ref().repository());
+        v["dask"]["gateway"]["image_tag"] = json!(g.image.get_ref().tag().unwrap_or_default());
+    }
     // The spawn hook's settings and the key Secrets the hub pod mounts for it.
     let settings = crate::site::hook::settings(site, inst);
     v["hook"] = json!({
@@ -273,6 +286,37 @@ fn login_value(site: &Site, inst: &Instance) -> Value {
         });
     }
     Value::Null
+}
+
+/// The HTCondor submit commands a profile's Dask jobs get in the instance's pool, as the
+/// Python literal dask reads from `DASK_JOBQUEUE__COFFEA_CASA__JOB_EXTRA[_DIRECTIVES]`
+/// (dask/dask@2022.05.0 dask/config.py `collect_env`: `ast.literal_eval`; JSON strings are
+/// Python string literals). CoffeaCasaCluster merges them last, over its docker-universe
+/// defaults (CoffeaTeam/coffea-casa@2023.08.11 and HEAD coffea_casa/coffea_casa.py
+/// `job_extra` / `job_extra_directives`): vanilla universe, and the docker commands emptied,
+/// since a `docker_image` would make a vanilla job a container job and an empty value is
+/// no value (htcondor/htcondor@v25.13.2 src/condor_utils/submit_utils.cpp `SetUniverse`,
+/// `submit_param`). The job runs on the execute pods that carry the profile's worker image,
+/// with their own `/bin/sh` (dask-jobqueue's executable).
+fn pool_job_extra(pool: &Value, worker_image: &str) -> Option<String> {
+    let group = pool["groups"]
+        .as_array()?
+        .iter()
+        .find(|g| g["worker_image"] == worker_image)?;
+    let extra = json!({
+        "universe": "vanilla",
+        "docker_image": "",
+        "container_service_names": "",
+        "dask_container_port": "",
+        "nanny_container_port": "",
+        "transfer_executable": "False",
+        "requirements": group["requirements"],
+    });
+    // KubeSpawner expands every environment value with `str.format` (the user's name and
+    // the like: jupyterhub/kubespawner@7.0.0 kubespawner/spawner.py
+    // `_expand_user_properties`, 6.x the same), so the dict's braces are doubled to stay
+    // braces.
+    Some(extra.to_string().replace('{', "{{").replace('}', "}}"))
 }
 
 fn profile_value(

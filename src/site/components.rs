@@ -507,6 +507,14 @@ pub static COMPONENTS: &[Component] = &[
         ..BASE
     },
     Component {
+        name: "htcondor",
+        unit: UnitOf::Instance,
+        layer: Layer::Apps,
+        enabled: |_, at| at.instance().is_some_and(instance::runs_pool),
+        images: instance::pool_images,
+        ..BASE
+    },
+    Component {
         name: "dask",
         unit: UnitOf::Instance,
         layer: Layer::Apps,
@@ -821,7 +829,14 @@ mod tests {
     fn the_reference_site_runs_every_component_but_the_alternatives_it_did_not_choose() {
         let (site, _) = site_with(&[], &[]);
         let names: Vec<&str> = site.components().map(|c| c.name).collect();
-        let not_chosen = ["gateway-api", "cilium", "ingress-nginx", "gateway"];
+        // The rule tests load CMS-Prod alone, which scales out to the Tier-2: no pool.
+        let not_chosen = [
+            "gateway-api",
+            "cilium",
+            "ingress-nginx",
+            "gateway",
+            "htcondor",
+        ];
         assert_eq!(
             names,
             COMPONENTS
@@ -955,5 +970,26 @@ mod tests {
         assert!(crd_units(&site, "helm.toolkit.fluxcd.io").is_empty());
         assert!(is_preinstalled(&site, "kustomize.toolkit.fluxcd.io"));
         assert!(!is_preinstalled(&site, "ceph.rook.io"));
+    }
+
+    #[test]
+    fn an_instance_in_pool_mode_runs_its_own_htcondor_pool() {
+        let (site, _) = site_with(
+            &[],
+            &[(
+                "mode = \"tier2\"",
+                "mode = \"pool\"\npool = { submitter = \"cms-jovyan\", execute_nodes = 2, token_days = 30 }",
+            )],
+        );
+        let htcondor = site.component("htcondor").unwrap();
+        let targets = htcondor.targets(&site);
+        assert_eq!(targets.len(), 1);
+        assert_eq!(htcondor.unit_name(targets[0]), "instance-cms-prod");
+        // its daemons' image is the site's, checked like every image the site names
+        let images = (htcondor.images)(&site, targets[0]);
+        assert_eq!(
+            images[0].image.get_ref().to_string(),
+            "docker.io/htcondor/base:25.0.13-el9"
+        );
     }
 }

@@ -107,12 +107,27 @@ pub fn settings(site: &Site, i: &Instance) -> Value {
         .map(|base| {
             json!({
                 "base_domain": base.to_string(),
+                "service_domain": null,
                 "scheduler_port": SCHEDULER_PORT,
                 "worker_port": WORKER_PORT,
                 "entry_points": ["dask", "daskworker"],
             })
         });
-    let htcondor = site_htcondor(site)
+    let pool = super::pool::pool(site, i);
+    // The in-cluster pool's workers reach the scheduler through its Service by its cluster
+    // name, so no public name, Dask Traefik or route.
+    let dask = dask.or_else(|| {
+        pool.as_ref().map(|_| {
+            json!({
+                "base_domain": null,
+                "service_domain": format!("{}.svc", spec.instance.namespace.get_ref()),
+                "scheduler_port": SCHEDULER_PORT,
+                "worker_port": WORKER_PORT,
+                "entry_points": [],
+            })
+        })
+    });
+    let tier2_token = site_htcondor(site)
         .filter(|_| tier2(i) && condor_key(i))
         .map(|h| {
             json!({
@@ -124,6 +139,19 @@ pub fn settings(site: &Site, i: &Instance) -> Value {
                 "days": h.token_days,
             })
         });
+    // The same scheme for the instance's own pool: its POOL key, its trust domain, the
+    // authorization a submitter needs (READ to find the schedd, WRITE to submit).
+    let pool_token = pool.as_ref().filter(|_| condor_key(i)).map(|p| {
+        json!({
+            "key_file": keys(CONDOR_KEY_FILE),
+            "key_id": "POOL",
+            "issuer": p["trust_domain"],
+            "identity": p["identity"],
+            "scopes": ["READ", "WRITE"],
+            "days": p["token_days"],
+        })
+    });
+    let htcondor = tier2_token.or(pool_token);
     let xcache = match (&site.spec.xcache, &spec.xcache) {
         (Some(site_x), Some(x)) if x.token.is_some() => Some(json!({
             "key_file": keys(XCACHE_KEY_FILE),
@@ -176,7 +204,7 @@ pub fn settings(site: &Site, i: &Instance) -> Value {
 pub fn key_mounts(site: &Site, i: &Instance) -> Value {
     let spec = &i.spec;
     let mut v = Vec::new();
-    if uses_tier2_condor(site, i) && condor_key(i) {
+    if (uses_tier2_condor(site, i) || super::pool::pool(site, i).is_some()) && condor_key(i) {
         v.push(json!({"name": "casa-hook-htcondor", "secret": CONDOR_SECRET, "key": "token", "file": "POOL", "dir": format!("{KEYS_DIR}/htcondor")}));
     }
     if site.spec.xcache.is_some() && spec.xcache.as_ref().is_some_and(|x| x.token.is_some()) {

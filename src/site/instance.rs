@@ -12,7 +12,7 @@ use super::storage::StorageUse;
 use super::types::{
     DisplayText, DnsLabel, DnsSubdomain, Hostname, ImageRef, LabelValue, ProfileText, SealedValue,
 };
-use super::{Site, Spanned};
+use super::{Instance, Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -229,10 +229,14 @@ pub struct Profile {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum DaskMode {
-    /// Workers are HTCondor jobs on the Tier-2 pool.
+    /// Workers are HTCondor jobs on the site's Tier-2 pool (`[dask.htcondor]`).
     Tier2,
-    /// Workers are pods in the instance's namespace.
-    InCluster,
+    /// Workers are HTCondor jobs in the instance's own pool, run in its namespace (the
+    /// `htcondor` component: central manager, schedd, execute nodes; `[dask.pool]`).
+    Pool,
+    /// Workers are pods made by dask-gateway, from an image that carries dask-gateway
+    /// (`[dask.gateway]`).
+    Gateway,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -242,9 +246,45 @@ pub struct InstanceDask {
     pub mode: Spanned<DaskMode>,
     pub accounting_group: Option<String>,
     pub max_workers: Option<u32>,
-    /// HTCondor pool password (token signing key), sealed; tier2 mode.
+    /// The HTCondor pool's signing key (the bytes of its `passwords.d/POOL` file), sealed;
+    /// `tier2` and `pool` modes.
     #[schemars(with = "Option<SealedValue>")]
     pub condor_token: Option<Spanned<SealedValue>>,
+    /// The instance's own HTCondor pool (`pool` mode).
+    pub pool: Option<InstancePool>,
+    /// The image dask-gateway runs schedulers and workers from (`gateway` mode).
+    pub gateway: Option<DaskGateway>,
+}
+
+/// The instance's in-cluster HTCondor pool.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstancePool {
+    /// The notebook image's user (`cms-jovyan`): the user part of the IDTOKENs the hub
+    /// signs, since the schedd makes the authenticated user a job's Owner and
+    /// condor_submit sends its own login name (htcondor/htcondor@v25.13.2
+    /// src/condor_schedd.V6/qmgmt.cpp `SetAttribute` ATTR_OWNER).
+    #[schemars(with = "DnsLabel")]
+    pub submitter: Spanned<DnsLabel>,
+    /// Execute pods for each worker image, one Dask worker each.
+    pub execute_nodes: u32,
+    /// Lifetime of the users' IDTOKENs, in days.
+    pub token_days: u32,
+}
+
+/// An image declared able to run dask-gateway's schedulers and workers.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DaskGateway {
+    /// The image: it must carry the `dask-gateway` package, since the gateway starts the
+    /// scheduler with `--preload dask_gateway.scheduler_preload` (dask/dask-gateway@2026.3.0
+    /// dask-gateway-server/dask_gateway_server/backends/kubernetes/controller.py). The
+    /// coffea-casa images do not.
+    #[schemars(with = "ImageRef")]
+    pub image: Spanned<ImageRef>,
+    /// The dask-gateway version the image carries; the same as `[charts.dask-gateway]`.
+    #[schemars(with = "String")]
+    pub dask_gateway: Spanned<String>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -369,7 +409,7 @@ pub(super) fn hub_secrets<'a>(_: &'a Site, at: At<'a>, slots: &mut Slots<'a>) {
         spec.auth.client_span(),
     );
     if let Some(d) = &spec.dask
-        && *d.mode.get_ref() == DaskMode::Tier2
+        && matches!(d.mode.get_ref(), DaskMode::Tier2 | DaskMode::Pool)
     {
         slots.add(
             &["dask", "condor_token"],
@@ -479,7 +519,7 @@ pub(super) fn dask_dns<'a>(_: &'a Site, at: At<'a>) -> Vec<DnsName> {
 
 pub(super) fn dask_charts(_: &Site, at: At<'_>) -> Vec<&'static str> {
     match at.instance().and_then(|i| i.spec.dask.as_ref()) {
-        Some(d) if *d.mode.get_ref() == DaskMode::InCluster => vec!["dask-gateway"],
+        Some(d) if *d.mode.get_ref() == DaskMode::Gateway => vec!["dask-gateway"],
         _ => Vec::new(),
     }
 }
@@ -505,6 +545,17 @@ pub(super) fn dask_images<'a>(site: &'a Site, at: At<'a>) -> Vec<ImageUse<'a>> {
         return Vec::new();
     };
     let dev = i.spec.instance.stage == Stage::Dev;
+    let gateway = i
+        .spec
+        .dask
+        .as_ref()
+        .filter(|d| *d.mode.get_ref() == DaskMode::Gateway)
+        .and_then(|d| d.gateway.as_ref())
+        .map(|g| ImageUse {
+            image: &g.image,
+            file: i.file,
+            dev,
+        });
     i.spec
         .profile
         .iter()
@@ -520,7 +571,52 @@ pub(super) fn dask_images<'a>(site: &'a Site, at: At<'a>) -> Vec<ImageUse<'a>> {
                 dev,
             }),
         })
+        .chain(gateway)
         .collect()
+}
+
+/// Whether an instance runs its own HTCondor pool.
+pub(super) fn runs_pool(i: &Instance) -> bool {
+    i.spec
+        .dask
+        .as_ref()
+        .is_some_and(|d| *d.mode.get_ref() == DaskMode::Pool)
+}
+
+/// The daemons' image of the instance's pool.
+pub(super) fn pool_images<'a>(site: &'a Site, at: At<'a>) -> Vec<ImageUse<'a>> {
+    let Some(i) = at.instance().filter(|i| runs_pool(i)) else {
+        return Vec::new();
+    };
+    site.spec
+        .dask
+        .as_ref()
+        .and_then(|d| d.pool.as_ref())
+        .map(|p| ImageUse {
+            image: &p.image,
+            file: site.file,
+            dev: i.spec.instance.stage == Stage::Dev,
+        })
+        .into_iter()
+        .collect()
+}
+
+/// The worker images of an instance's sessions, each once, in profile order: each profile's
+/// own, or the site's default.
+pub fn worker_images<'a>(site: &'a Site, i: &'a Instance) -> Vec<&'a ImageRef> {
+    let default = site.spec.dask.as_ref().map(|d| d.worker_image.get_ref());
+    let mut v: Vec<&ImageRef> = Vec::new();
+    for w in i
+        .spec
+        .profile
+        .iter()
+        .filter_map(|p| p.worker_image.as_ref().map(|w| w.get_ref()).or(default))
+    {
+        if !v.contains(&w) {
+            v.push(w);
+        }
+    }
+    v
 }
 
 pub(super) fn dask_addresses<'a>(_: &'a Site, at: At<'a>) -> Vec<Address<'a>> {

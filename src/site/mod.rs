@@ -15,6 +15,7 @@ mod load;
 mod network;
 mod nodes;
 mod platform;
+pub mod pool;
 pub mod secrets;
 mod session;
 mod storage;

@@ -101,6 +101,8 @@ pub struct Cvmfs {
 pub struct Dask {
     /// The HTCondor pool on the Tier-2, when instances scale out there.
     pub htcondor: Option<HtCondor>,
+    /// The in-cluster HTCondor pools of instances in `pool` mode.
+    pub pool: Option<PoolDaemons>,
     /// Worker image used unless a profile names its own.
     #[schemars(with = "ImageRef")]
     pub worker_image: Spanned<ImageRef>,
@@ -108,6 +110,18 @@ pub struct Dask {
     pub max_workers: u32,
     pub worker_cores: u32,
     pub worker_memory: PositiveQuantity,
+}
+
+/// What every in-cluster pool runs its daemons from.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoolDaemons {
+    /// An HTCondor image with every daemon and no role configuration:
+    /// `htcondor/base:<version>-el9` (htcondor/htcondor@v25.13.2
+    /// build/docker/services/base/Dockerfile; tags `<version>-<distro>`,
+    /// build/docker/services/build-images). The pool's configuration is casa-build's.
+    #[schemars(with = "ImageRef")]
+    pub image: Spanned<ImageRef>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]

@@ -2,7 +2,7 @@
 //!
 //! What: a component the site runs installs a Helm chart that `[charts]` does not pin (each
 //! component's registry row names its charts: dask-gateway, for instance, only for an
-//! instance whose Dask mode is `in-cluster`).
+//! instance whose Dask mode is `gateway`).
 //! Why: the release could not be rendered, or would float to whatever the repository serves.
 //! Fix: add `[charts.<name>]` with repository and version.
 

@@ -4,7 +4,8 @@
 //! - a hub with no login (`[auth] dex`, `oidc` or `cilogon`), CILogon with no IdP, or
 //!   `allowed_groups` with a direct login that names no `groups_claim`;
 //! - an instance with Dask on a site without `[dask]`; Tier-2 Dask without the instance's
-//!   `dask_ip` and `dask_base_domain` or the site's `[dask.htcondor]`;
+//!   `dask_ip` and `dask_base_domain` or the site's `[dask.htcondor]`; an in-cluster pool
+//!   without the instance's or the site's `[dask.pool]`;
 //! - Triton with neither `bucket` nor `model_repository`; a volume with no source;
 //! - Cilium without `[network]` (its pod CIDR), kube-proxy replacement without
 //!   `[control_plane]` (the API server the agents reach), L2-announced pools without
@@ -109,7 +110,28 @@ pub(super) fn check(site: &Site) -> Vec<Diagnostic> {
                             "instance `{name}` runs Tier-2 Dask without {}",
                             missing.join(", ")
                         ),
-                        "add them, or run Dask in the cluster: mode = \"in-cluster\"",
+                        "add them, or run Dask in the cluster: mode = \"pool\"",
+                    ));
+                }
+            }
+            if *d.mode.get_ref() == DaskMode::Pool {
+                let mut missing = Vec::new();
+                if d.pool.is_none() {
+                    missing.push("[dask.pool] (submitter, execute_nodes, token_days)");
+                }
+                if site.spec.dask.as_ref().is_some_and(|d| d.pool.is_none()) {
+                    missing
+                        .push("[dask.pool] image in site.toml (the HTCondor image the pool runs)");
+                }
+                if !missing.is_empty() {
+                    out.push(required(
+                        f,
+                        d.mode.span(),
+                        &format!(
+                            "instance `{name}` runs its own HTCondor pool without {}",
+                            missing.join(", ")
+                        ),
+                        "add them, or scale out to the Tier-2: mode = \"tier2\"",
                     ));
                 }
             }

@@ -348,10 +348,15 @@ fn in_sync_despite_server_defaults_and_managed_fields() {
     );
     assert!(requests.iter().all(|r| r.method == "GET"));
     // Kinds the tree has are listed whole; every other kind as metadata only.
-    let tree_plurals: BTreeSet<String> = ["sealedsecrets", "deployments", "kustomizations"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let tree_plurals: BTreeSet<String> = [
+        "sealedsecrets",
+        "deployments",
+        "kustomizations",
+        "configmaps",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
     for r in requests
         .iter()
         .filter(|r| r.query.contains_key("labelSelector"))
@@ -364,7 +369,7 @@ fn in_sync_despite_server_defaults_and_managed_fields() {
         if tree_plurals.contains(&plural) {
             assert!(!metadata, "{} listed as metadata", r.path);
         }
-        if ["configmaps", "jobs", "secrets", "clusterroles"].contains(&plural.as_str()) {
+        if ["jobs", "secrets", "clusterroles"].contains(&plural.as_str()) {
             assert!(metadata, "{} listed whole", r.path);
         }
     }
@@ -642,7 +647,7 @@ fn flux_summary_comes_first_with_units_not_ready_and_suspended() {
         run.stdout
     );
     assert!(
-        first.contains("1 suspended, 1 suspended-by-tree, 1 not-ready, 26 ready"),
+        first.contains("1 suspended, 1 suspended-by-tree, 1 not-ready, 25 ready"),
         "{first}"
     );
     let flux_end = run.stdout.find("\n\n").unwrap();
@@ -710,7 +715,7 @@ fn a_stale_revision_against_the_commit_the_tree_was_built_from() {
     let run = stale.code(1).run();
     assert!(
         run.stdout.starts_with(&format!(
-            "flux (built from {}): 29 units, 1 suspended-by-tree, 1 stale, 27 ready\n",
+            "flux (built from {}): 28 units, 1 suspended-by-tree, 1 stale, 26 ready\n",
             &commit[..12]
         )),
         "{}",
@@ -747,7 +752,7 @@ fn wait_polls_until_flux_is_ready_at_the_built_commit() {
         .run();
     let first = run.stdout.lines().next().unwrap();
     assert!(
-        first.contains("29 units, 1 suspended-by-tree, 28 ready; all ready after "),
+        first.contains("28 units, 1 suspended-by-tree, 27 ready; all ready after "),
         "{first}"
     );
     assert!(first.ends_with(" s (3 polls)"), "{first}");

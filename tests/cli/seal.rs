@@ -69,8 +69,9 @@ fn secrets(cli: Cli) -> (Vec<serde_json::Value>, crate::support::Run) {
 fn secrets_list_json_contract() {
     let (items, _) = secrets(Cli::new().reference_site());
     // 2 BGP passwords, 2 RGW keys, 2 connectors, 4 hub clients, 2 Triton keys; per hub the
-    // OAuth secret and XCache token, and the HTCondor token for the 3 that scale out there.
-    assert_eq!(items.len(), 23, "{items:#?}");
+    // OAuth secret and XCache token, and the HTCondor pool key for all 4: the 3 that scale
+    // out to the Tier-2 and CMS-Dev, which runs its own pool.
+    assert_eq!(items.len(), 24, "{items:#?}");
     for item in &items {
         for key in [
             "location",

@@ -235,8 +235,9 @@ async def lifecycle(app, user, kube, run, report):
     service["spec"]["selector"] = {"component": "something-else"}
     kube.put("", "services", ns, service)
     route = kube.get("traefik.io", "ingressroutetcps", ns, f"dask-{label}")
-    route["spec"]["routes"] = route["spec"]["routes"][:1]
-    kube.put("traefik.io", "ingressroutetcps", ns, route)
+    if route is not None:  # none where workers use the Service (an in-cluster pool)
+        route["spec"]["routes"] = route["spec"]["routes"][:1]
+        kube.put("traefik.io", "ingressroutetcps", ns, route)
     await step("spawn-new-pool-key", lambda: spawn(run["lifecycle"]["access_tokens"][2]))
     await step("stop", stop)
     await step("spawn-after-stop", lambda: spawn(run["lifecycle"]["access_tokens"][3]))

@@ -6,6 +6,7 @@
 #   z2jh-4.4.0, z2jh-3.1.0   the hub image's frozen requirements
 #                            (../shared/fixtures/z2jh/<version>/images/hub/requirements.txt)
 #   dask-gateway-2026.3.0    the dask-gateway-server image's (requirements-dask-gateway-*.txt)
+#   htcondor-pool            HTCondor's bindings and coffea-casa (requirements-htcondor-pool.txt)
 #
 # Usage: tests/hub/setup-venvs.sh [NAME...]   (all when none is named)
 # Into $CASA_HUB_VENVS (default <repo>/.hub-venvs). An environment whose requirements are
@@ -23,7 +24,7 @@ requirements() {
   case "$1" in
     tools) echo "$here/requirements-tools.txt" ;;
     z2jh-*) echo "$fixtures/${1#z2jh-}/images/hub/requirements.txt" ;;
-    dask-gateway-*) echo "$here/requirements-$1.txt" ;;
+    dask-gateway-*|htcondor-pool) echo "$here/requirements-$1.txt" ;;
     *) echo "unknown environment $1" >&2; return 2 ;;
   esac
 }
@@ -65,7 +66,7 @@ make_venv() {
 }
 
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(tools z2jh-4.4.0 z2jh-3.1.0 dask-gateway-2026.3.0)
+[ ${#names[@]} -gt 0 ] || names=(tools z2jh-4.4.0 z2jh-3.1.0 dask-gateway-2026.3.0 htcondor-pool)
 mkdir -p "$venvs"
 for name in "${names[@]}"; do
   make_venv "$name"
