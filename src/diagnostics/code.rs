@@ -293,6 +293,14 @@ codes! {
         "an instance gives its users Triton (`[inference] triton = true`) but the site runs no Triton",
         "the spawn hook reads Triton's bucket keys at every spawn; without the service every spawn fails",
         "add [triton] to site.toml, or remove `triton = true` from the instance";
+    DASK_GATEWAY_IMAGE = "CB088", "dask-gateway-image", Error,
+        "an instance runs Dask through dask-gateway (`[dask] mode = \"gateway\"`) with no image declared to carry dask-gateway (`[dask.gateway] image`)",
+        "dask-gateway preloads `dask_gateway.scheduler_preload` in every scheduler and needs its package in the image (dask-gateway 2026.3.0 docs/source/install-kube.rst); the coffea-casa worker images have none, so no cluster would start",
+        "declare `[dask.gateway] image` (an image with dask-gateway) and `dask_gateway` (its version), or scale out through HTCondor: mode = \"pool\" or \"tier2\"";
+    DASK_GATEWAY_VERSION = "CB089", "dask-gateway-version", Error,
+        "the dask-gateway version of an instance's gateway image (`[dask.gateway] dask_gateway`) differs from the pinned chart (`[charts.dask-gateway] version`)",
+        "the image's scheduler preload and workers talk to the chart's gateway server, which supports its own version (install-kube.rst: \"the same version as deployed on the dask-gateway-server\")",
+        "use an image with the chart's dask-gateway version, or pin the chart to the image's";
     KUBERNETES_SUPPORT = "CB090", "kubernetes-support", Error,
         "the site's Kubernetes version is outside what a pinned component supports",
         "a controller outside its supported range may refuse to start, or Helm refuses the chart outright (`kubeVersion`); the tree would never reconcile",

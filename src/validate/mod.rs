@@ -18,6 +18,8 @@ mod duplicate_instances;
 mod duplicate_lb_ips;
 mod duplicate_nodes;
 mod duplicate_peers;
+mod gateway_image;
+mod gateway_version;
 mod gpu;
 mod gpu_capability;
 mod gpu_nodes;
@@ -153,6 +155,14 @@ pub static RULES: &[Rule] = &[
     Rule {
         name: "triton-not-served",
         check: triton_users::check,
+    },
+    Rule {
+        name: "dask-gateway-image",
+        check: gateway_image::check,
+    },
+    Rule {
+        name: "dask-gateway-version",
+        check: gateway_version::check,
     },
     Rule {
         name: "secrets",
