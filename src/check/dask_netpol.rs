@@ -1,7 +1,8 @@
 //! Rule `dask-network-policy` (CB081), on the rendered objects: z2jh's user-pod
 //! NetworkPolicy lets through every path the tree declares for user pods: Tier-2 Dask
-//! workers in through the instance's Dask Traefik (8786, 8788), the notebook out to
-//! dask-gateway's Traefik (8000) and to Triton (8001).
+//! workers in through the instance's Dask Traefik (8786, 8788), the instance's own pool
+//! (its workers in on 8786, the session out to its collector, schedd and workers), the
+//! notebook out to dask-gateway's Traefik (8000) and to Triton (8001).
 //!
 //! Why: the policy is on by default and admits only the notebook port from the hub and
 //! proxy, and no egress to private addresses, which include every pod (z2jh 4.4.0
@@ -85,6 +86,52 @@ pub fn check_dask_netpol(manifests: &[Manifest]) -> Diagnostics {
                     && !admits(&ingress, "from", port, &from_traefik)
                 {
                     blocked.push(format!("Tier-2 workers in through Deployment {ns}/dask-traefik to user pods on {port} (ingress)"));
+                }
+            }
+        }
+        // The instance's own HTCondor pool: its workers in to the scheduler, the session out
+        // to the collector and schedd (shared port) and to the workers on whatever ports
+        // they bound.
+        let pod_labels = |m: &Manifest| {
+            m.value
+                .pointer("/spec/template/metadata/labels")
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        if let Some(exec) = manifests.iter().find(|m| {
+            m.id.kind == "Deployment"
+                && m.id.namespace.as_deref() == Some(ns)
+                && m.value.pointer("/spec/template/metadata/labels/app")
+                    == Some(&json!("htcondor-execute"))
+        }) {
+            let workers = pod_labels(exec);
+            let peer = |labels: &Value| {
+                let labels = labels.clone();
+                move |p: &Value| {
+                    p.get("namespaceSelector").is_none()
+                        && labels_match(p.get("podSelector"), &labels)
+                }
+            };
+            if !open_ports.contains(&json!(8786))
+                && !admits(&ingress, "from", 8786, &peer(&workers))
+            {
+                blocked.push(format!(
+                    "the pool's workers in {ns} to user pods on 8786 (ingress)"
+                ));
+            }
+            if !private_ips {
+                for name in ["htcondor-cm", "htcondor-schedd"] {
+                    if let Some(d) = in_ns("Deployment", name)
+                        && !admits(&egress, "to", 9618, &peer(&pod_labels(d)))
+                    {
+                        blocked.push(format!("user pods out to {ns}/{name} on 9618 (egress)"));
+                    }
+                }
+                // a port no rule names: the workers' are chosen when they start
+                if !admits(&egress, "to", 40000, &peer(&workers)) {
+                    blocked.push(format!(
+                        "user pods out to the pool's workers in {ns} on any port (egress)"
+                    ));
                 }
             }
         }
@@ -178,6 +225,45 @@ mod tests {
         });
         assert!(check_dask_netpol(&tree(policy)).is_empty());
         assert!(check_dask_netpol(&tree(json!({"enabled": false}))).is_empty());
+    }
+
+    fn pool_tree(policy: Value) -> Vec<Manifest> {
+        let mut t = tree(policy);
+        for (name, app) in [
+            ("htcondor-cm", "htcondor-cm"),
+            ("htcondor-schedd", "htcondor-schedd"),
+            ("htcondor-execute-1", "htcondor-execute"),
+        ] {
+            t.push(manifest(
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "hub"},
+                "spec": {"template": {"metadata": {"labels": {"app": app}}}}}),
+            ));
+        }
+        t
+    }
+
+    #[test]
+    fn a_pool_needs_its_workers_in_and_the_sessions_out() {
+        let sel = |app: &str| json!({"podSelector": {"matchLabels": {"app": app}}});
+        let policy = json!({
+            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "dask-traefik"}}}], "ports": [{"port": 8786}, {"port": 8788}]},
+                        {"from": [sel("htcondor-execute")], "ports": [{"port": 8786}]}],
+            "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "triton"}}, "podSelector": {"matchLabels": {"app": "triton"}}}],
+                        "ports": [{"port": 8001}]},
+                       {"to": [sel("htcondor-cm"), sel("htcondor-schedd")], "ports": [{"port": 9618}]},
+                       {"to": [sel("htcondor-execute")]}],
+        });
+        assert!(check_dask_netpol(&pool_tree(policy.clone())).is_empty());
+        // the workers' ports limited to the scheduler's: the scheduler cannot call them
+        let mut narrow = policy;
+        narrow["egress"][2]["ports"] = json!([{"port": 8786}]);
+        let d = check_dask_netpol(&pool_tree(narrow));
+        let text = &d.iter().next().unwrap().message;
+        assert!(
+            text.contains("the pool's workers in hub on any port"),
+            "{text}"
+        );
+        assert!(!text.contains("htcondor-cm"), "{text}");
     }
 
     #[test]
