@@ -36,6 +36,22 @@ READERS = {
         "DASK_JOBQUEUE__COFFEA_CASA__CORES": DASK_ENV,
         "DASK_JOBQUEUE__COFFEA_CASA__MEMORY": DASK_ENV,
         "DASK_DISTRIBUTED__ADAPTIVE__MAXIMUM": DASK_ENV,
+        # jobs in the instance's own pool: CoffeaCasaCluster merges them last
+        # (CoffeaTeam/coffea-casa@2023.08.11 `job-extra`, later `job_extra_directives`)
+        "DASK_JOBQUEUE__COFFEA_CASA__JOB_EXTRA": DASK_ENV,
+        "DASK_JOBQUEUE__COFFEA_CASA__JOB_EXTRA_DIRECTIVES": DASK_ENV,
+        # the dask-gateway client's config (gateway mode)
+        "DASK_GATEWAY__ADDRESS": "dask/dask-gateway@2026.3.0:dask-gateway/dask_gateway/gateway.yaml",
+        "DASK_GATEWAY__PROXY_ADDRESS": "dask/dask-gateway@2026.3.0:dask-gateway/dask_gateway/gateway.yaml",
+        "DASK_GATEWAY__AUTH__TYPE": "dask/dask-gateway@2026.3.0:dask-gateway/dask_gateway/gateway.yaml",
+    },
+    # HTCondor's base image, the in-cluster pool's daemons (templates/htcondor/)
+    "docker.io/htcondor/base": {
+        "CONDOR_CONFIG": "htcondor/htcondor@v25.13.2:src/condor_utils/condor_config.cpp",
+        # the pool's prepare.sh (ConfigMap htcondor-config): which role's key handling
+        "CASA_ROLE": "casa-build:templates/htcondor/config.yaml.j2 (prepare.sh)",
+        # execute.conf `$ENV(CASA_WORKER_IMAGE)`: the machine attribute jobs match
+        "CASA_WORKER_IMAGE": "htcondor/htcondor@v25.13.2:src/condor_utils/config.cpp ($ENV)",
     },
     # coffea-casa worker images as dask-gateway schedulers and workers
     "dask-worker": {

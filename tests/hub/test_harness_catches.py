@@ -12,12 +12,18 @@ from test_gateway_start import start_gateway
 from test_hub_start import start_hub
 
 
-def release(chart, namespace):
-    reference = trees()[0]
-    for _, obj in reference.helm_releases(chart):
+def release(chart, namespace, tree="reference"):
+    built = next(t for t in trees() if t.name == tree)
+    for _, obj in built.helm_releases(chart):
         if obj["metadata"]["namespace"] == namespace:
-            return reference, copy.deepcopy(obj)
+            return built, copy.deepcopy(obj)
     raise LookupError(namespace)
+
+
+# The reference site runs no dask-gateway (CMS-Dev has its own HTCondor pool); the small
+# site's hub does.
+def gateway_release():
+    return release("dask-gateway", "physics-hub", "small-site")
 
 
 def hub_with(change):
@@ -62,14 +68,14 @@ def test_a_non_string_extra_env_fails_the_render():
 
 
 def test_a_kubernetes_worker_memory_fails_the_cluster():
-    _, rel = release("dask-gateway", "cmsaf-dev")
+    _, rel = gateway_release()
     rel["spec"]["values"]["gateway"]["backend"]["worker"]["memory"]["limit"] = "4Gi"
-    with pytest.raises(StartFailed, match=r"cmsaf-dev .*4Gi is not a valid memory specification"):
+    with pytest.raises(StartFailed, match=r"physics-hub .*4Gi is not a valid memory specification"):
         start_gateway(rel)
 
 
 def test_a_gateway_without_the_hub_url_does_not_start():
-    _, rel = release("dask-gateway", "cmsaf-dev")
+    _, rel = gateway_release()
     del rel["spec"]["values"]["gateway"]["auth"]["jupyterhub"]["apiUrl"]
     with pytest.raises(StartFailed, match=r"ValueError: Failed to infer JupyterHub API url"):
         start_gateway(rel)
