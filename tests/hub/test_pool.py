@@ -115,6 +115,8 @@ def test_the_pool_config_reads_as_the_daemons_read_it(tmp_path):
         "STARTD_ATTRS",
         "NUM_CPUS",
         "MEMORY",
+        "LIBEXEC",
+        "SHARED_PORT",
     ]
     cm = read_params(tmp_path, "central-manager", keys)
     schedd = read_params(tmp_path, "schedd", keys)
@@ -133,6 +135,8 @@ def test_the_pool_config_reads_as_the_daemons_read_it(tmp_path):
     env = hub_values()["singleuser"]["extraEnv"]
     assert env["SCHEDD_HOST"] == schedd["SCHEDD_NAME"]
     assert env["CONDOR_HOST"] == "htcondor-cm.cmsaf-dev.svc"
+    # where the el9 packages put the daemons the master starts
+    assert cm["SHARED_PORT"] == "/usr/libexec/condor/condor_shared_port"
     assert execute["USER_JOB_WRAPPER"] == f"{tmp_path}/job-wrapper.sh"
     assert execute["CasaWorkerImage"] == f'"{image}"'
     assert "CasaWorkerImage" in execute["STARTD_ATTRS"]
