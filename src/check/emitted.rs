@@ -189,6 +189,9 @@ pub static EMITTED: &[Emits] = &[
             k("objectbucket.io/v1alpha1", "ObjectBucketClaim"),
             DEPLOYMENT,
             SERVICE,
+            // the spawn hook's Role reading the bucket's keys, bound to each hub
+            ROLE,
+            ROLE_BINDING,
         ],
         charts: &[],
     },
@@ -205,6 +208,11 @@ pub static EMITTED: &[Emits] = &[
             HTTP_ROUTE,
         ],
         charts: &["jupyterhub"],
+    },
+    Emits {
+        component: "htcondor",
+        kinds: &[k("v1", "ConfigMap"), DEPLOYMENT, SERVICE],
+        charts: &[],
     },
     Emits {
         component: "dask",
