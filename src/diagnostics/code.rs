@@ -4,7 +4,7 @@
 //! Ranges, so that codes added side by side never collide: CB001-CB009 loading the files,
 //! CB010-CB049 the rules of the first site model (network, storage, nodes, instances,
 //! secrets), CB050-CB059 the build stages after `check` (render, schemas, references, the
-//! tree), CB140-CB079 components and their alternatives, CB080-CB099 rules encoding what the
+//! tree), CB060-CB079 components and their alternatives, CB080-CB099 rules encoding what the
 //! consuming controllers accept, CB100-CB119 limits and grammars of hostile or careless
 //! input, CB120-CB139 findings of the danger review, CB140-CB149 trouble with the environment
 //! rather than the site ([`Code::is_environment`]: exit 3, covered by `tests/cli/corpus.rs`
@@ -349,6 +349,54 @@ codes! {
         "the sealed values of one Secret hold more than 1 MiB",
         "the API server refuses a Secret whose data exceed 1 MiB (MaxSecretSize), so its SealedSecret never unseals",
         "store large files elsewhere (a volume, an object store) and keep Secrets to credentials";
+    NAMESPACE_REMOVED = "CB120", "namespace-removed", Warning,
+        "danger: a Namespace leaves the tree and Flux prunes it",
+        "deleting a Namespace deletes everything in it, what the tree never lists included: the users' home volumes (the PVCs the hub makes), the hub's database, unsealed Secrets",
+        "keep the Namespace (and the instance or component that makes it), or back up the volumes in it before the change merges";
+    CLAIM_REMOVED = "CB121", "claim-removed", Warning,
+        "danger: a PersistentVolumeClaim leaves the tree and Flux prunes it",
+        "a dynamically provisioned volume has reclaim policy Delete unless its class says otherwise: deleting the claim deletes the data",
+        "keep the claim, or set its volume's reclaim policy to Retain first";
+    INSTANCE_REMOVED = "CB122", "instance-removed", Warning,
+        "danger: an instance is removed: its file is gone (or not named *.toml) and its Flux Kustomization with it",
+        "Flux deletes a pruning Kustomization's objects with it: the hub, its users' sessions, and with its Namespace their home volumes",
+        "restore the instance file (instances/<name>.toml), or stop the hub without deleting it: `suspend = true` under [instance]";
+    STORAGE_CLASS_IMMUTABLE = "CB123", "storage-class-immutable", Warning,
+        "danger: a StorageClass changes its provisioner, parameters, reclaimPolicy or volumeBindingMode, which cannot be updated",
+        "the API server refuses the update, so Flux's apply of the whole unit fails until it is undone; volumes already provisioned keep the old settings",
+        "give the new settings a StorageClass of a new name and move claims to it";
+    CLAIM_IMMUTABLE = "CB124", "claim-immutable", Warning,
+        "danger: a PersistentVolumeClaim changes its class, access modes, volume mode, volume or data source, or shrinks its request",
+        "a claim's spec is immutable after creation except for growing its request: the update is refused and the unit stops applying; re-creating the claim deletes its data",
+        "make a new claim (a new name) and copy the data, or keep the old settings";
+    OSDS_MOVED = "CB125", "osds-moved", Warning,
+        "danger: the Ceph cluster's OSD layout changes under existing OSDs: a host leaves the list or is renamed, a device leaves a host, osdsPerDevice changes",
+        "Rook never removes an OSD by itself and applies osdsPerDevice only when it prepares a device: OSDs of a renamed host or dropped device are left unmanaged, new ones are prepared, and Ceph moves data between them; more than one host's OSDs out at once can lose data",
+        "change one host at a time and wait for all placement groups to be active+clean; purge OSDs as Rook's OSD management guide says; or keep the layout";
+    REPLICAS_LOWERED = "CB126", "replicas-lowered", Warning,
+        "danger: a Ceph pool keeps fewer copies (replicated.size goes down)",
+        "Ceph drops the extra copies at once: one host fewer can fail before data is lost",
+        "keep the replica count, or lower it knowingly, one pool at a time";
+    POOL_REMOVED = "CB127", "pool-removed", Warning,
+        "danger: a Ceph block pool, filesystem, object store or bucket claim leaves the tree and Flux prunes it",
+        "Rook deletes the Ceph pools of a deleted pool, filesystem or object store (unless told to preserve them) and a claim's bucket: every volume, file and object in them",
+        "keep the object; to retire it, set preservePoolsOnDelete / preserveFilesystemOnDelete and check nothing uses it first";
+    SELECTOR_CHANGED = "CB128", "selector-changed", Warning,
+        "danger: a Deployment, StatefulSet or DaemonSet changes its selector (or a StatefulSet its volume claim templates)",
+        "apps/v1 keeps these immutable: the API server refuses the update and the unit stops applying; deleting the workload to get past it stops its pods",
+        "keep the selector; to change it, create the workload under a new name and remove the old one";
+    CRD_REMOVED = "CB129", "crd-removed", Warning,
+        "danger: a CustomResourceDefinition leaves the tree and Flux prunes it while objects of its kind remain",
+        "the API server deletes every object of a kind with its CRD",
+        "remove the objects of the kind first, or keep the CRD";
+    UNIT_MOVED = "CB130", "unit-moved", Warning,
+        "danger: an object moves from one Flux Kustomization to another",
+        "the old Kustomization may prune it before the new one applies it: it is deleted and re-created (a Namespace empty, a claim with a new, empty volume)",
+        "move it in two steps: add it to the new unit with the annotation kustomize.toolkit.fluxcd.io/prune: disabled, then remove it from the old";
+    SEALED_SCOPE_CHANGED = "CB131", "sealed-scope-changed", Warning,
+        "danger: a SealedSecret's scope changes (strict, namespace-wide, cluster-wide)",
+        "a wider scope lets the value be unsealed under other names or in any namespace by whoever may create a SealedSecret there; a narrower one needs every value sealed again",
+        "seal for the narrowest scope that works (strict), and widen only on purpose";
     NO_SITE = "CB140", "no-site", Error,
         "no site.toml where the command looked (the --site folder, or the working folder and its parents)",
         "every command reads a site; run elsewhere it has nothing to read (exit 3: the environment, not a site, is wrong)",
@@ -364,6 +412,11 @@ impl Code {
     /// site (exit 2).
     pub fn is_environment(self) -> bool {
         matches!(self, NO_SITE | SCHEMAS_UNUSABLE)
+    }
+
+    /// Whether the code is a finding of the danger review (`diff`), not of `check`.
+    pub fn is_danger(self) -> bool {
+        ("CB120"..="CB139").contains(&self.0)
     }
 }
 

@@ -3,6 +3,8 @@
 //! objects by identity, and `report` prints the result for a terminal, a pull request or a
 //! program. The diff is of objects, not of files: it says what Flux would apply differently.
 
+pub mod danger;
+pub mod facility;
 pub mod git;
 pub mod live;
 pub mod report;
