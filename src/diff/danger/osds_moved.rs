@@ -28,10 +28,12 @@ pub(super) fn check(r: &Review<'_>) -> Vec<Finding> {
             let gone: Vec<String> = o.keys().filter(|h| !n.contains_key(*h)).cloned().collect();
             let came: Vec<String> = n.keys().filter(|h| !o.contains_key(*h)).cloned().collect();
             if !gone.is_empty() {
-                let verb = if came.len() == gone.len() {
-                    format!("are renamed to {}", list(&came))
-                } else {
-                    "leave the storage list".to_owned()
+                let one = gone.len() == 1;
+                let verb = match (came.len() == gone.len(), one) {
+                    (true, true) => format!("is renamed to {}", list(&came)),
+                    (true, false) => format!("are renamed to {}", list(&came)),
+                    (false, true) => "leaves the storage list".to_owned(),
+                    (false, false) => "leave the storage list".to_owned(),
                 };
                 let osds: usize = gone.iter().filter_map(|h| o.get(h)).map(Host::osds).sum();
                 what.push(format!(

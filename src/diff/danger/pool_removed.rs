@@ -4,7 +4,9 @@
 //! Why: Rook deletes the Ceph pools of a deleted CephBlockPool, CephFilesystem (unless
 //! `preserveFilesystemOnDelete`) or CephObjectStore (unless `preservePoolsOnDelete`), and a
 //! bucket claim's bucket with its `Delete` reclaim policy (rook/rook@v1.20
-//! `Documentation/CRDs/`): every image, file and object in them goes.
+//! `Documentation/CRDs/`): every image, file and object in them goes. Preserved pools keep
+//! the data, but the metadata servers and object gateways Rook runs for the object are owned
+//! by it and deleted with it: its volumes and buckets stop being served.
 //! Fix: keep the object, or set the preserve flag and check nothing uses the pool first.
 
 use serde_json::Value;
@@ -27,7 +29,16 @@ pub(super) fn check(r: &Review<'_>) -> Vec<Finding> {
                     .iter()
                     .any(|p| v.pointer(p).and_then(Value::as_bool) == Some(true))
             });
-            (!preserved).then(|| {
+            Some(if preserved {
+                // The pools stay, but what Rook runs for the object (metadata servers, object
+                // gateways) is owned by it and goes with it.
+                Finding::new(
+                    POOL_REMOVED,
+                    id,
+                    format!("{} leaves the tree and Flux deletes it; its Ceph pools are preserved, the daemons Rook runs for it are not", named(id)),
+                    "the service of its data: Rook removes the metadata servers or gateways it owns, so the volumes or buckets of it stop being served; the pools stay in Ceph, managed by nothing, until the object is re-created",
+                )
+            } else {
                 Finding::new(
                     POOL_REMOVED,
                     id,
@@ -46,11 +57,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn a_removed_filesystem_is_a_finding_unless_preserved() {
+    fn a_removed_filesystem_loses_its_data_or_its_service_when_preserved() {
         let fs = json!({"apiVersion": "ceph.rook.io/v1", "kind": "CephFilesystem", "metadata": {"name": "cephfs", "namespace": "rook-ceph"}, "spec": {}});
-        assert_eq!(run(check, &[("u", fs.clone())], &[]).len(), 1);
+        let found = run(check, &[("u", fs.clone())], &[]);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].destroys.starts_with("every file"), "{found:?}");
         let mut kept = fs;
         kept["spec"]["preserveFilesystemOnDelete"] = json!(true);
-        assert!(run(check, &[("u", kept)], &[]).is_empty());
+        let found = run(check, &[("u", kept.clone())], &[]);
+        assert!(
+            found[0].message.contains("pools are preserved"),
+            "{found:?}"
+        );
+        assert!(run(check, &[("u", kept.clone())], &[("u", kept)]).is_empty());
     }
 }
