@@ -177,6 +177,28 @@ pub enum Read {
     Refused(Refusal),
 }
 
+/// Whether a name in `instances/` is a file that is not read as an instance: not `*.toml`,
+/// and not a dot file (`.gitkeep`, an editor's swap file).
+pub fn is_unread_instance_name(name: &str) -> bool {
+    !name.ends_with(".toml") && !name.starts_with('.')
+}
+
+/// The entries of a site folder's `instances/` that are not read as instances, as
+/// `instances/NAME`, sorted; empty when the folder cannot be listed.
+pub fn unread_instance_files(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir.join(INSTANCES_DIR)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| is_unread_instance_name(n))
+        .map(|n| format!("{INSTANCES_DIR}/{n}"))
+        .collect();
+    names.sort();
+    names
+}
+
 impl Sources {
     pub fn new() -> Self {
         Self::default()

@@ -107,6 +107,10 @@ pub enum Command {
         /// Also write the full report here (markdown on standard output is capped)
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Exit 2 instead of 1 when the danger review finds something the change destroys
+        /// (a removed Namespace, claim or instance, an immutable field, moved OSDs, ...)
+        #[arg(long, value_enum, value_name = "WHAT")]
+        fail_on: Option<FailOn>,
         /// Compare with the live cluster instead of a git revision (exit 1 on drift,
         /// missing objects or orphans, 3 when the cluster cannot answer)
         #[arg(long, conflicts_with_all = ["base", "head", "output"])]
@@ -249,6 +253,13 @@ impl Command {
             _ => Format::Text,
         }
     }
+}
+
+/// What makes `diff` fail (exit 2) rather than report a difference (exit 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// A finding of the danger review (CB120-CB139)
+    Danger,
 }
 
 /// How `diff` reports: for a terminal, a pull-request comment, or a program.

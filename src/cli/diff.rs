@@ -1,14 +1,17 @@
-//! `casa-build diff --base REV [--head REV]`: the objects a change to the site adds, removes,
-//! changes or renames, for a terminal, a pull request (markdown) or a program (JSON).
+//! `casa-build diff --base REV [--head REV]`: what a change to the site destroys (the danger
+//! review), what it does to the facility, and the objects it adds, removes, changes or
+//! renames, for a terminal, a pull request (markdown) or a program (JSON).
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 
-use super::{DiffFormat, Outcome, stderr, stdout};
+use super::{DiffFormat, FailOn, Outcome, stderr, stdout};
 use crate::check::SchemaLocation;
 use crate::diagnostics::{Diagnostics, render_human};
+use crate::diff::danger::{self, Review};
+use crate::diff::facility::Facility;
 use crate::diff::git::SiteRepo;
 use crate::diff::{MARKDOWN_CAP, Report, Side, Stale, report, stale_files};
 use crate::pipeline::{Build, build, open_schemas, schema_locations};
@@ -22,6 +25,7 @@ pub(crate) struct Options<'a> {
     pub schemas: &'a [SchemaLocation],
     pub format: DiffFormat,
     pub output: Option<&'a Path>,
+    pub fail_on: Option<FailOn>,
 }
 
 /// The folder of the generated tree inside the site folder, as `build` writes it.
@@ -79,12 +83,31 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
     let changes = crate::diff::compare(side(&base), side(&head));
     let stale = stale_out(&repo, head_rev.as_ref(), &head, o.site)?;
     let changed = !changes.is_empty();
+    let unread = match &head_rev {
+        Some(rev) => repo.unread_instance_files(rev)?,
+        None => crate::sources::unread_instance_files(o.site),
+    };
+    let (before, after) = (
+        danger::Side::of_tree(&base.manifests, &base.units),
+        danger::Side::of_tree(&head.manifests, &head.units),
+    );
+    let findings = danger::review(&Review {
+        before: &before,
+        after: &after,
+        before_name: "base",
+        unread_instance_files: &unread,
+    });
     let report = Report {
         base: base_label,
         head: head_label,
         changes,
         objects: head.manifests.len(),
         stale,
+        findings,
+        facility: Some((
+            Facility::of(&base.site, &base.manifests),
+            Facility::of(&head.site, &head.manifests),
+        )),
     };
     let output_name = o.output.map(|p| p.display().to_string());
     let (shown, full) = match o.format {
@@ -95,7 +118,7 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
             (t.clone(), t)
         }
         DiffFormat::Json => {
-            let j = serde_json::to_string_pretty(&report::json(&report.changes))? + "\n";
+            let j = serde_json::to_string_pretty(&report::json(&report))? + "\n";
             (j.clone(), j)
         }
         DiffFormat::Markdown => (
@@ -109,7 +132,7 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
         ),
     };
     stdout().write_all(shown.as_bytes())?;
-    // The JSON contract is an array of changes: the stale note goes beside it.
+    // The JSON form holds the stale note too; a reader of the terminal sees it beside.
     if o.format == DiffFormat::Json
         && let Some(stale) = &report.stale
     {
@@ -119,7 +142,11 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
         write_output(path, &full)?;
     }
     // A stale out/ alone is not a change of objects: `build --check` is the gate for that,
-    // and keeping the two apart keeps exit 1 meaning "the cluster would change".
+    // and keeping the two apart keeps exit 1 meaning "the cluster would change". A danger
+    // is a change like any other unless the caller gates on it.
+    if o.fail_on == Some(FailOn::Danger) && !report.findings.is_empty() {
+        return Ok(Outcome::Danger);
+    }
     Ok(if changed {
         Outcome::Differences
     } else {

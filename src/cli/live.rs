@@ -2,14 +2,15 @@
 //! print the report. Exit 0 in sync and Flux ready at the built commit; 1 drift, missing
 //! objects, orphans, kinds the cluster lacks, or Flux units not ready (with `--wait`: still
 //! not ready when the timeout ended); 2 an invalid site; 3 no cluster, no credentials, no
-//! answer, or objects that could not be compared.
+//! answer, or objects that could not be compared; with `--fail-on danger`, 2 when the danger
+//! review finds what applying the tree would destroy.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::{DiffFormat, Format, Outcome, stderr, stdout, stopped};
+use super::{DiffFormat, FailOn, Format, Outcome, stderr, stdout, stopped};
 use crate::check::SchemaLocation;
 use crate::diff::live::{self, Form, Options, Timeout};
 use crate::pipeline::{build, open_schemas};
@@ -25,6 +26,7 @@ pub(crate) struct LiveArgs<'a> {
     pub timeout: Timeout,
     pub wait: bool,
     pub format: DiffFormat,
+    pub fail_on: Option<FailOn>,
 }
 
 pub(crate) fn run(args: LiveArgs<'_>) -> anyhow::Result<Outcome> {
@@ -54,6 +56,7 @@ pub(crate) fn run(args: LiveArgs<'_>) -> anyhow::Result<Outcome> {
         .context("cannot start the async runtime")?;
     let report = runtime.block_on(live::diff_live(
         &built.manifests,
+        &built.units,
         built.site.name(),
         &revision,
         &opts,
@@ -96,6 +99,9 @@ pub(crate) fn run(args: LiveArgs<'_>) -> anyhow::Result<Outcome> {
             not_ready.join(", ")
         );
         stderr().write_all(report.redactor.redact(&message).as_bytes())?;
+    }
+    if args.fail_on == Some(FailOn::Danger) && !report.findings.is_empty() {
+        return Ok(Outcome::Danger);
     }
     Ok(if report.has_differences() {
         Outcome::Differences

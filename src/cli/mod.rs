@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Args, Command, DiffFormat, Format, InitComponent, SecretsCommand};
+pub use args::{Args, Command, DiffFormat, FailOn, Format, InitComponent, SecretsCommand};
 pub(crate) use output::{stderr, stdout};
 
 use crate::check::{Origin, SchemaLocation};
@@ -34,6 +34,9 @@ pub enum Outcome {
     Differences,
     /// 2: the site is invalid (diagnostics were printed).
     Invalid,
+    /// 2: `diff --fail-on danger` and the danger review found something the change
+    /// destroys (the report says what).
+    Danger,
     /// 3: the environment failed: no site found, schemas unreadable or broken, git, the
     /// cluster, I/O.
     Environment,
@@ -47,7 +50,7 @@ impl Outcome {
         match self {
             Outcome::Ok => 0,
             Outcome::Differences => 1,
-            Outcome::Invalid => 2,
+            Outcome::Invalid | Outcome::Danger => 2,
             Outcome::Environment => 3,
             Outcome::Usage => 64,
         }
@@ -73,7 +76,8 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0   success: valid, written, up to date, no difference
   1   differences (diff) or out/ out of date (build --check)
-  2   the site is invalid (every problem is printed, file:line:column)
+  2   the site is invalid (every problem is printed, file:line:column), or diff
+      --fail-on danger found what the change destroys
   3   the environment failed: no site.toml found, schemas unreadable or broken, git, the
       cluster, I/O
   64  usage error: unknown flag or subcommand, bad argument
@@ -163,6 +167,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             schemas,
             format,
             output,
+            fail_on,
             live,
             kubeconfig,
             context,
@@ -180,6 +185,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     schemas: &schemas,
                     format,
                     output: output.as_deref(),
+                    fail_on,
                 }),
                 None if live => live::run(live::LiveArgs {
                     site,
@@ -190,6 +196,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     timeout,
                     wait,
                     format,
+                    fail_on,
                 }),
                 // clap requires one of them; kept for a caller of `run` that builds `Args`.
                 None => {

@@ -319,6 +319,35 @@ impl SiteRepo {
         Ok(files)
     }
 
+    /// The entries of `instances/` at a revision that are not read as instances (their names
+    /// do not end in `.toml`; dot files left out), as `instances/NAME`: a renamed
+    /// `cms-dev.tml` is how an instance disappears without a word.
+    pub fn unread_instance_files(&self, rev: &Revision) -> Result<Vec<String>, GitError> {
+        let root = self
+            .repo
+            .find_tree(rev.tree)
+            .map_err(|source| GitError::Read {
+                rev: rev.name.clone(),
+                path: self.rel(""),
+                source,
+            })?;
+        let at = At {
+            repo: &self.repo,
+            root: &root,
+            prefix: &self.prefix,
+            label: &rev.name,
+        };
+        let Some(Ok(dir)) = at.folder(INSTANCES_DIR)? else {
+            return Ok(Vec::new());
+        };
+        Ok(dir
+            .iter()
+            .map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned())
+            .filter(|n| crate::sources::is_unread_instance_name(n))
+            .map(|n| format!("{INSTANCES_DIR}/{n}"))
+            .collect())
+    }
+
     /// A path inside the site folder, as it is named in the repository.
     fn rel(&self, path: &str) -> String {
         match (self.prefix.is_empty(), path.is_empty()) {
@@ -537,6 +566,10 @@ mod tests {
         assert_eq!(
             sources.templates,
             [("dex/x.yaml.j2".to_owned(), "t".to_owned())]
+        );
+        assert_eq!(
+            site.unread_instance_files(&rev).unwrap(),
+            ["instances/notes.md"]
         );
         let out = site.files(&site.resolve("HEAD").unwrap(), "out").unwrap();
         assert_eq!(out.get("a/k.yaml").map(Vec::as_slice), Some(&b"k2"[..]));

@@ -7,6 +7,7 @@
 //! - `transport`, `tls`: one request, retried, capped, with kubectl's certificate check;
 //! - `cluster`: discovery, lists, gets, dry-run applies (the requests);
 //! - `compare`, `flux`: normalisation, comparison and Flux's view, pure;
+//! - `review`: the danger review, the cluster as the side before the change;
 //! - `report`: text, markdown and JSON, with every credential redacted (`crate::redact`).
 
 mod cluster;
@@ -15,6 +16,7 @@ mod error;
 mod flux;
 mod kubeconfig;
 mod report;
+mod review;
 mod revision;
 mod timeout;
 mod tls;
@@ -35,7 +37,7 @@ pub use report::{Form, Report, SCHEMA_VERSION, Wait, json, markdown, text};
 pub use revision::built_from;
 pub use timeout::{Timeout, TimeoutError};
 
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Unit as TreeUnit};
 
 /// How often `--wait` asks Flux again, as `flux reconcile --timeout` polls (flux2 cmd/flux
 /// `rootArgs.pollInterval`, 2 s).
@@ -63,6 +65,7 @@ pub struct Options {
 /// one resource is an entry, not an error.
 pub async fn diff_live(
     desired: &[Manifest],
+    units: &[TreeUnit],
     site: &str,
     built: &Built,
     opts: &Options,
@@ -73,6 +76,7 @@ pub async fn diff_live(
     let mut server = String::new();
     let run = run(
         desired,
+        units,
         site,
         built,
         opts,
@@ -105,6 +109,7 @@ pub async fn diff_live(
 #[allow(clippy::too_many_arguments)]
 async fn run(
     desired: &[Manifest],
+    tree_units: &[TreeUnit],
     site: &str,
     built: &Built,
     opts: &Options,
@@ -162,6 +167,7 @@ async fn run(
                         polls,
                     }),
                     unsearched: Vec::new(),
+                    findings: Vec::new(),
                     server: cluster.t.server.clone(),
                     requests: cluster.t.requests(),
                     elapsed: started.elapsed(),
@@ -183,6 +189,7 @@ async fn run(
         compared: true,
         wait,
         unsearched: snapshot.unsearched.clone(),
+        findings: review::review(desired, tree_units, &snapshot),
         server: cluster.t.server.clone(),
         requests: cluster.t.requests(),
         elapsed: started.elapsed(),

@@ -1,13 +1,21 @@
-//! Reports of a diff (pure): the changes of `resource::compare` -> text for a terminal,
-//! markdown for a pull-request comment (capped), or the JSON contract. Grouped by Flux
-//! Kustomization (with its layer) and component, with counts.
+//! Reports of a diff (pure): the changes of `resource::compare`, the danger review's
+//! findings and the facility summary -> text for a terminal, markdown for a pull-request
+//! comment (capped), or the JSON contract. The dangers come first, then what the change does
+//! to the facility, then the objects grouped by Flux Kustomization (with its layer) and
+//! component, with counts.
 
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use super::danger::Finding;
+use super::facility::{self, Facility};
 use super::resource::{Change, Status};
 use crate::manifest::Layer;
+
+/// The version of the JSON form of `diff --base`; bumped when a field changes meaning or
+/// goes away.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// GitHub refuses comments over 65,536 characters; the cap leaves room for what a CI job
 /// adds around the report (a marker, a link to the full report).
@@ -28,6 +36,28 @@ pub struct Report {
     pub objects: usize,
     /// The committed `out/` at head against what its sources produce.
     pub stale: Option<Stale>,
+    /// What the danger review found, sorted by code.
+    pub findings: Vec<Finding>,
+    /// The facility at base and at head.
+    pub facility: Option<(Facility, Facility)>,
+}
+
+impl Report {
+    /// The facts of the facility that differ, in reading order.
+    pub fn facility_changes(&self) -> Vec<facility::Line> {
+        self.facility
+            .as_ref()
+            .map(|(b, h)| facility::changes(b, h))
+            .unwrap_or_default()
+    }
+}
+
+fn findings_phrase(n: usize) -> String {
+    if n == 1 {
+        "1 danger".to_owned()
+    } else {
+        format!("{n} dangers")
+    }
 }
 
 /// `out/` at head is not what its own sources build.
@@ -191,6 +221,30 @@ pub fn text(r: &Report) -> String {
     if r.changes.is_empty() {
         return s;
     }
+    if !r.findings.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n{}: what this change destroys when Flux applies it",
+            findings_phrase(r.findings.len())
+        );
+        for f in &r.findings {
+            let info = f.code.info();
+            let _ = writeln!(
+                s,
+                "  {} {}: {}\n    destroys: {}\n    fix: {}",
+                f.code, info.name, f.message, f.destroys, info.fix
+            );
+        }
+    }
+    let lines = r.facility_changes();
+    if !lines.is_empty() {
+        s.push_str("\nfacility:\n");
+        for l in &lines {
+            let _ = writeln!(s, "  {}: {}", l.what, l.text);
+        }
+    } else if let Some((_, head)) = &r.facility {
+        let _ = writeln!(s, "\nfacility unchanged: {}", facility::unchanged(head));
+    }
     s.push('\n');
     for g in groups(&r.changes) {
         let _ = writeln!(
@@ -214,9 +268,41 @@ pub fn text(r: &Report) -> String {
     s
 }
 
-/// The JSON contract: one object per change with `group`, `kind`, `namespace`, `name`,
-/// `status`, `layer`, `diff` (and `from` for a rename), plus `kustomization` and `component`.
-pub fn json(changes: &[Change]) -> Value {
+/// The JSON contract: one object with `schema_version`, the two sides, the counts, the stale
+/// note, the facility at base and head with the facts that differ, the danger review's
+/// `findings`, and `changes`: one object per change with `group`, `kind`, `namespace`,
+/// `name`, `status`, `layer`, `diff` (and `from` for a rename), plus `kustomization` and
+/// `component`.
+pub fn json(r: &Report) -> Value {
+    let counts = Counts::of(&r.changes);
+    let mut by_status = serde_json::Map::new();
+    for s in Status::ALL {
+        by_status.insert(s.as_str().to_owned(), json!(counts.get(s)));
+    }
+    let facility = r.facility.as_ref().map(|(b, h)| {
+        json!({
+            "base": b.to_json(),
+            "head": h.to_json(),
+            "changes": facility::changes(b, h)
+                .iter()
+                .map(|l| json!({"what": l.what, "text": l.text}))
+                .collect::<Vec<_>>(),
+        })
+    });
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "base": r.base,
+        "head": r.head,
+        "summary": {"objects": r.objects, "changes": by_status, "dangers": r.findings.len()},
+        "stale": r.stale.as_ref().map(|s| json!({"out": s.out, "files": s.files, "message": s.message()})),
+        "facility": facility,
+        "findings": r.findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
+        "changes": changes_json(&r.changes),
+    })
+}
+
+/// One object per change.
+pub fn changes_json(changes: &[Change]) -> Value {
     Value::Array(
         changes
             .iter()
@@ -307,6 +393,48 @@ pub fn markdown(r: &Report, cap: usize, full: Option<&str>) -> String {
     }
 
     let limit = cap.saturating_sub(NOTE_RESERVE.min(cap / 4));
+    // The dangers come first and are left out last: a reader who sees nothing else must
+    // see what the change destroys.
+    let mut omitted_findings = 0usize;
+    if !r.findings.is_empty() {
+        b.try_push(
+            &format!(
+                "\n> [!CAUTION]\n> **{}**: what this change destroys when Flux applies it.\n>\n",
+                findings_phrase(r.findings.len())
+            ),
+            limit,
+        );
+        for f in &r.findings {
+            let info = f.code.info();
+            let item = format!(
+                "> - **{}** `{}`: {}. **Destroys:** {}. **Fix:** {}.\n",
+                f.code,
+                info.name,
+                escape(&arrows(&f.message)),
+                escape(&f.destroys),
+                escape(info.fix)
+            );
+            if !b.try_push(&item, limit) {
+                omitted_findings += 1;
+            }
+        }
+    }
+    let lines = r.facility_changes();
+    if !lines.is_empty() {
+        let mut table = String::from("\n**Facility**\n\n| | base → head |\n| --- | --- |\n");
+        for l in &lines {
+            let _ = writeln!(table, "| {} | {} |", l.what, escape(&arrows(&l.text)));
+        }
+        b.try_push(&table, limit);
+    } else if let Some((_, head)) = &r.facility {
+        b.try_push(
+            &format!(
+                "\nFacility unchanged: {}.\n",
+                escape(&facility::unchanged(head))
+            ),
+            limit,
+        );
+    }
     let mut omitted_rows = 0usize;
     b.try_push(
         "\n| Flux Kustomization | layer | component | added | removed | changed | renamed |\n| --- | --- | --- | ---: | ---: | ---: | ---: |\n",
@@ -355,18 +483,27 @@ pub fn markdown(r: &Report, cap: usize, full: Option<&str>) -> String {
             omitted.push(c);
         }
     }
-    if omitted.is_empty() && omitted_rows == 0 {
+    if omitted.is_empty() && omitted_rows == 0 && omitted_findings == 0 {
         return b.out;
     }
     let room = cap.saturating_sub(b.used);
-    let note = note(&omitted, omitted_rows, full, room);
+    let note = note(&omitted, omitted_rows, omitted_findings, full, room);
     b.push(&note);
     b.out
 }
 
 /// The closing note of a capped comment, at most `room` characters.
-fn note(omitted: &[&Change], rows: usize, full: Option<&str>, room: usize) -> String {
+fn note(
+    omitted: &[&Change],
+    rows: usize,
+    findings: usize,
+    full: Option<&str>,
+    room: usize,
+) -> String {
     let mut what = Vec::new();
+    if findings > 0 {
+        what.push(findings_phrase(findings));
+    }
     if !omitted.is_empty() {
         what.push(format!(
             "the diffs of {} ({})",
@@ -457,6 +594,11 @@ fn fence_for(text: &str) -> String {
     "`".repeat((longest + 1).max(3))
 }
 
+/// "a -> b" as "a → b": the arrow of the text form, which HTML escaping would spell `-&gt;`.
+fn arrows(s: &str) -> String {
+    s.replace(" -> ", " → ")
+}
+
 /// Inline code that survives any text: HTML `<code>` with the text escaped.
 fn code(s: &str) -> String {
     format!("<code>{}</code>", escape(s))
@@ -523,6 +665,8 @@ mod tests {
             changes,
             objects: 10,
             stale: None,
+            findings: Vec::new(),
+            facility: None,
         }
     }
 
@@ -534,7 +678,8 @@ mod tests {
             "no changes: base (HEAD) and head (working tree) render the same 10 objects\n"
         );
         assert!(markdown(&r, MARKDOWN_CAP, None).contains("No changes"));
-        assert_eq!(json(&r.changes), json!([]));
+        assert_eq!(json(&r)["changes"], json!([]));
+        assert_eq!(json(&r)["schema_version"], SCHEMA_VERSION);
     }
 
     #[test]
@@ -571,8 +716,11 @@ mod tests {
             Status::Renamed,
             1,
         )]);
-        let v = json(&r.changes);
-        let o = &v[0];
+        let v = json(&r);
+        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["summary"]["changes"]["renamed"], 1);
+        assert_eq!(v["findings"], json!([]));
+        let o = &v["changes"][0];
         for key in [
             "group",
             "kind",
@@ -588,6 +736,90 @@ mod tests {
         assert_eq!(o["status"], "renamed");
         assert_eq!(o["layer"], "apps");
         assert_eq!(o["from"], "r-old");
+    }
+
+    fn dangerous() -> Report {
+        let mut r = report(vec![change(
+            "instance-a",
+            "jupyterhub",
+            "j",
+            Status::Removed,
+            1,
+        )]);
+        let ns = ResourceId {
+            group: String::new(),
+            kind: "Namespace".to_owned(),
+            namespace: None,
+            name: "a<b>".to_owned(),
+        };
+        r.findings = vec![Finding::new(
+            crate::diagnostics::NAMESPACE_REMOVED,
+            &ns,
+            "Namespace a<b> leaves the tree",
+            "every object in it",
+        )];
+        let fac = |instances: &[&str]| Facility {
+            nodes: Default::default(),
+            cores: 0,
+            gpus: 0,
+            ceph: None,
+            instances: instances.iter().map(|s| (*s).to_owned()).collect(),
+            public_names: Default::default(),
+        };
+        r.facility = Some((fac(&["a", "b"]), fac(&["b"])));
+        r
+    }
+
+    #[test]
+    fn dangers_and_the_facility_come_before_the_objects_in_every_form() {
+        let r = dangerous();
+        let t = text(&r);
+        let danger = t
+            .find("1 danger: what this change destroys when Flux applies it\n  CB120 namespace-removed: Namespace a<b> leaves the tree\n    destroys: every object in it\n    fix: ")
+            .expect(&t);
+        let fac = t
+            .find("\nfacility:\n  instances: 2 -> 1 (- a)\n")
+            .expect(&t);
+        let objects = t.find("\nremoved HelmRelease").expect(&t);
+        assert!(danger < fac && fac < objects, "{t}");
+
+        let m = markdown(&r, MARKDOWN_CAP, None);
+        let danger = m.find("> [!CAUTION]\n> **1 danger**").expect(&m);
+        assert!(
+            m.contains("> - **CB120** `namespace-removed`: Namespace a&lt;b&gt; leaves the tree. **Destroys:** every object in it. **Fix:** "),
+            "{m}"
+        );
+        let fac = m.find("| instances | 2 → 1 (- a) |").expect(&m);
+        let table = m.find("| Flux Kustomization |").expect(&m);
+        assert!(danger < fac && fac < table, "{m}");
+
+        let j = json(&r);
+        assert_eq!(j["summary"]["dangers"], 1);
+        assert_eq!(j["findings"][0]["code"], "CB120");
+        assert_eq!(j["findings"][0]["name"], "namespace-removed");
+        assert_eq!(j["findings"][0]["object"]["kind"], "Namespace");
+        assert_eq!(j["facility"]["changes"][0]["what"], "instances");
+        assert_eq!(j["facility"]["head"]["instances"], json!(["b"]));
+    }
+
+    #[test]
+    fn a_capped_comment_keeps_the_dangers_over_the_diffs() {
+        let mut r = dangerous();
+        r.changes = (0..50)
+            .map(|i| {
+                change(
+                    "instance-a",
+                    "jupyterhub",
+                    &format!("o{i}"),
+                    Status::Changed,
+                    40,
+                )
+            })
+            .collect();
+        let m = markdown(&r, 8_000, None);
+        assert!(m.chars().count() <= 8_000);
+        assert!(m.contains("**CB120**"), "{m}");
+        assert!(m.contains("**Not shown**"), "{m}");
     }
 
     #[test]

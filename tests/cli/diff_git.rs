@@ -163,7 +163,12 @@ fn ciphertexts(text: &str) -> Vec<String> {
 
 #[track_caller]
 fn entries(run: &Run) -> Vec<serde_json::Value> {
-    run.json().as_array().expect("a JSON array").clone()
+    let j = run.json();
+    assert_eq!(j["schema_version"], 1, "{}", run.stdout);
+    j["changes"]
+        .as_array()
+        .expect("a JSON array of changes")
+        .clone()
 }
 
 #[test]
@@ -229,7 +234,8 @@ fn no_change_exits_0() {
         .site_unchanged()
         .run();
     let json = site.diff("HEAD", &["--format", "json"]).code(0).run();
-    assert_eq!(json.json(), serde_json::json!([]));
+    assert_eq!(json.json()["changes"], serde_json::json!([]));
+    assert_eq!(json.json()["findings"], serde_json::json!([]));
     site.diff("HEAD", &["--format", "markdown"])
         .code(0)
         .stdout_has("No changes")

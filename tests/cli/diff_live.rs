@@ -1451,7 +1451,13 @@ fn measure_requests_and_wall_time() {
                 .unwrap();
             let started = Instant::now();
             let report = runtime
-                .block_on(diff_live(&manifests, site_name, &Built::default(), &opts))
+                .block_on(diff_live(
+                    &manifests,
+                    &[],
+                    site_name,
+                    &Built::default(),
+                    &opts,
+                ))
                 .expect("diff");
             let wall = started.elapsed();
             let seen = server.requests().len() - before;
@@ -1508,4 +1514,79 @@ fn synthetic(n: usize) -> Vec<Manifest> {
             }
         })
         .collect()
+}
+
+#[test]
+fn the_danger_review_reads_the_cluster_as_the_side_before_the_tree() {
+    let server = serve(site());
+    // A Namespace and a claim Flux still manages (in a pruning unit's inventory) that the
+    // tree no longer has: applying the tree deletes them.
+    server.apply(
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cmsaf-old"}}),
+    );
+    server.edit(
+        "kustomize.toolkit.fluxcd.io/v1",
+        "Kustomization",
+        Some("flux-system"),
+        "instance-cms-prod",
+        |k| {
+            let entries = k["status"]["inventory"]["entries"].as_array_mut().unwrap();
+            entries.push(json!({"id": "_cmsaf-old__Namespace", "v": "v1"}));
+            entries.push(json!({"id": "cmsaf-prod_scratch__PersistentVolumeClaim", "v": "v1"}));
+        },
+    );
+    // A claim made with another class than the tree now gives it; what the server fills in
+    // (the bound volume, the volume mode) is no change of the tree's.
+    server.edit(
+        "v1",
+        "PersistentVolumeClaim",
+        Some("cmsaf-prod"),
+        "cvmfs",
+        |c| {
+            c["spec"]["storageClassName"] = json!("cvmfs-old");
+            c["spec"]["volumeName"] = json!("pvc-0f3c");
+            c["spec"]["volumeMode"] = json!("Filesystem");
+        },
+    );
+    let dir = tempdir();
+    let kubeconfig = server.kubeconfig(dir.path());
+    let run = diff_live(&kubeconfig)
+        .args(["--format", "json"])
+        .code(1)
+        .run();
+    let j = run.json();
+    let found: Vec<(String, String)> = j["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("CB120".to_owned(), "Namespace cmsaf-old leaves the tree, and Flux Kustomization instance-cms-prod prunes it".to_owned()),
+            ("CB121".to_owned(), "PersistentVolumeClaim cmsaf-prod/scratch leaves the tree and Flux deletes it".to_owned()),
+            ("CB124".to_owned(), "PersistentVolumeClaim cmsaf-prod/cvmfs `spec.storageClassName` cvmfs-old -> cvmfs: the API server refuses the update".to_owned()),
+        ],
+        "{}",
+        j["findings"]
+    );
+    assert_eq!(j["summary"]["dangers"], 3);
+    diff_live(&kubeconfig)
+        .args(["--fail-on", "danger"])
+        .code(2)
+        .stdout_has("3 dangers: what applying the tree to this cluster destroys\n  CB120 namespace-removed: Namespace cmsaf-old")
+        .run();
+    diff_live(&kubeconfig)
+        .args(["--format", "markdown"])
+        .code(1)
+        .stdout_has(
+            "> [!CAUTION]\n> **3 dangers**: what applying the tree to this cluster destroys.",
+        )
+        .run();
 }

@@ -15,6 +15,8 @@
 //!   (`diff_live/apiserver.rs`): sync, drift, missing, orphans, faults, server-side dry run.
 //! - `diff_git`: `casa-build diff --base REV` on real git repositories in temporary folders:
 //!   changed, added, removed objects, invalid sides, git trouble, masked secrets, the cap.
+//! - `diff_danger`: the danger review of `diff --base`, one test per class of danger made
+//!   in a real git repository, and `--fail-on danger`.
 //! - `commit`: `casa-build commit`: only out/ is committed, refusals, no identity.
 //! - `catalog`: the embedded schema catalog and the user's schema locations: declared and
 //!   emitted kinds agree, the catalog checks as the shared schemas do, releases 1.33 to 1.37,
@@ -42,6 +44,7 @@ mod check;
 mod commit;
 mod corpus;
 mod crash;
+mod diff_danger;
 mod diff_git;
 mod diff_live;
 mod exit_codes;

@@ -772,6 +772,7 @@ fn inventory(item: &Value, id: &ResourceId) -> Option<Inventory> {
             .cloned()
             .unwrap_or(Value::Null),
         prune: item.pointer("/spec/prune").and_then(Value::as_bool) == Some(true),
+        suspend: item.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true),
         entries,
     })
 }

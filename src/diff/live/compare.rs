@@ -105,6 +105,9 @@ pub struct Inventory {
     pub labels: Value,
     /// `spec.prune`: whether Flux deletes what leaves the inventory.
     pub prune: bool,
+    /// `spec.suspend`: a suspended Kustomization applies and prunes nothing, and deleting it
+    /// deletes nothing it applied.
+    pub suspend: bool,
     pub entries: Vec<String>,
 }
 
@@ -797,6 +800,7 @@ mod tests {
                 kustomization: "flux-system/triton".into(),
                 labels: json!({PART_OF: "flatiron"}),
                 prune: true,
+                suspend: false,
                 entries: vec![
                     "triton_triton_apps_Deployment".into(),
                     "triton_old__Service".into(),
@@ -807,6 +811,7 @@ mod tests {
                 kustomization: "flux-system/other".into(),
                 labels: json!({PART_OF: "other-site"}),
                 prune: true,
+                suspend: false,
                 entries: vec!["triton_other__Service".into()],
             },
         ];

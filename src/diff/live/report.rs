@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::compare::{Entry, Status};
 use super::flux::{Built, Unit, UnitState};
+use crate::diff::danger::Finding;
 use crate::redact::Redactor;
 
 /// The version of the JSON form; bumped when a field changes meaning or goes away.
@@ -34,6 +35,8 @@ pub struct Report {
     pub wait: Option<Wait>,
     /// Kinds not searched for orphans, with why.
     pub unsearched: Vec<String>,
+    /// What applying the tree to this cluster destroys (the danger review), sorted by code.
+    pub findings: Vec<Finding>,
     /// The API server asked (without user-info).
     pub server: String,
     pub requests: usize,
@@ -217,6 +220,26 @@ pub fn text(report: &Report) -> String {
         );
     }
     out.push('\n');
+    if !report.findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}: what applying the tree to this cluster destroys",
+            dangers(report.findings.len())
+        );
+        for f in &report.findings {
+            let info = f.code.info();
+            let _ = writeln!(
+                out,
+                "  {} {}: {}\n    destroys: {}\n    fix: {}",
+                f.code,
+                info.name,
+                printable(&f.message),
+                printable(&f.destroys),
+                info.fix
+            );
+        }
+        out.push('\n');
+    }
     for e in report.entries.iter().filter(|e| e.status != Status::InSync) {
         let _ = write!(out, "{:<11} {} {}", e.status.as_str(), kind(e), object(e));
         match &e.detail {
@@ -239,6 +262,14 @@ pub fn text(report: &Report) -> String {
     out
 }
 
+fn dangers(n: usize) -> String {
+    if n == 1 {
+        "1 danger".to_owned()
+    } else {
+        format!("{n} dangers")
+    }
+}
+
 fn cell(s: &str) -> String {
     printable(s).replace('|', "\\|")
 }
@@ -256,6 +287,26 @@ pub fn markdown(report: &Report) -> String {
                 u.state.as_str(),
                 cell(&unit_name(u)),
                 cell(&u.detail)
+            );
+        }
+        out.push('\n');
+    }
+    if !report.findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> **{}**: what applying the tree to this cluster destroys.\n>",
+            dangers(report.findings.len())
+        );
+        for f in &report.findings {
+            let info = f.code.info();
+            let _ = writeln!(
+                out,
+                "> - **{}** `{}`: {}. **Destroys:** {}. **Fix:** {}.",
+                f.code,
+                info.name,
+                cell(&f.message),
+                cell(&f.destroys),
+                info.fix
             );
         }
         out.push('\n');
@@ -363,7 +414,8 @@ pub fn json(report: &Report) -> Value {
         "compared": report.compared,
         "objects": objects,
         "unsearched": report.unsearched,
-        "summary": {"objects": counts, "requests": report.requests, "seconds": report.elapsed.as_secs_f64()},
+        "findings": report.findings.iter().map(Finding::to_json).collect::<Vec<_>>(),
+        "summary": {"objects": counts, "dangers": report.findings.len(), "requests": report.requests, "seconds": report.elapsed.as_secs_f64()},
     })
 }
 
@@ -455,6 +507,7 @@ mod tests {
             compared: true,
             wait: None,
             unsearched: vec!["list secrets in all namespaces: forbidden (403)".into()],
+            findings: Vec::new(),
             server: "https://k8s:6443".into(),
             requests: 7,
             elapsed: Duration::from_millis(300),
