@@ -185,6 +185,7 @@ mod tests {
             depends_on: Vec::new(),
             suspend: false,
             entry,
+            timeout_minutes: 5,
         }
     }
 
