@@ -4,6 +4,11 @@
 //! mid-write leaves its staging folder beside `out/` (never inside it); the next build removes
 //! it.
 //!
+//! The new tree holds only what changed as new files: every file whose bytes are already in
+//! `out/` is a hard link to the file there, so a rebuild leaves unchanged files untouched
+//! (same inode, same mtime: editors, `make`-style tools and `git status` see no change) while
+//! the swap stays one rename for the tree as a whole.
+//!
 //! Since the folder is replaced whole, only a folder casa-build owns is replaced
 //! ([`check_owned`]): missing, empty, or holding the tree's marker file (or, for a tree
 //! written before the marker existed, nothing but casa-build's objects and kustomizations);
@@ -189,17 +194,31 @@ pub fn replace(tree: &Tree, out: &Path) -> Result<Replaced, EmitError> {
         state,
         _writer: None,
     };
-    let mut result = if out.is_dir() && compare(tree, out)?.is_empty() {
+    let scan = if out.is_dir() {
+        Some(scan(tree, out)?)
+    } else {
+        None
+    };
+    let mut result = if scan.as_ref().is_some_and(|s| s.drift.is_empty()) {
         replaced(Swap::Unchanged)
     } else {
+        let same = scan.map(|s| s.same).unwrap_or_default();
         let staging = tempfile::Builder::new()
             .prefix(&format!(".{base}.new-"))
             .tempdir_in(&parent)
             .map_err(err)?;
+        let mut made = BTreeSet::new();
         for (rel, bytes) in &tree.files {
             let path = staging.path().join(rel);
-            if let Some(dir) = path.parent() {
+            if let Some(dir) = path.parent()
+                && made.insert(dir.to_path_buf())
+            {
                 fs::create_dir_all(dir).map_err(err)?;
+            }
+            if let Some(id) = same.get(rel.as_str())
+                && link_same(&out.join(rel), &path, *id)
+            {
+                continue;
             }
             fs::write(&path, bytes).map_err(err)?;
         }
@@ -340,6 +359,11 @@ fn is_ours(path: &Path) -> bool {
 
 /// A regular file's bytes, at most `cap` (a link, a FIFO or a device is not read).
 fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
+    read_regular_with_id(path, cap).map(|(bytes, _)| bytes)
+}
+
+/// The same, with the file's identity as it was read.
+fn read_regular_with_id(path: &Path, cap: u64) -> Option<(Vec<u8>, FileId)> {
     use rustix::fs::{Mode, OFlags};
     let fd = rustix::fs::open(
         path,
@@ -351,12 +375,15 @@ fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
     if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
         return None;
     }
-    let mut bytes = Vec::new();
+    let id = FileId::of(&stat);
+    // The file's own size bounds the buffer (the cap bounds the read).
+    let want = u64::try_from(stat.st_size).unwrap_or(0).min(cap);
+    let mut bytes = Vec::with_capacity(usize::try_from(want).unwrap_or(0) + 1);
     fs::File::from(fd)
         .take(cap.saturating_add(1))
         .read_to_end(&mut bytes)
         .ok()?;
-    Some(bytes)
+    Some((bytes, id))
 }
 
 fn rel(root: &Path, path: &Path) -> String {
@@ -404,11 +431,44 @@ fn sync_dir(dir: &Path) {
 /// Compares `out/` with a tree, file by file. Nothing is followed or waited on: a link or a
 /// FIFO where a file of the tree belongs is stale, a link to a folder is an extra entry.
 pub fn compare(tree: &Tree, out: &Path) -> Result<Drift, EmitError> {
+    Ok(scan(tree, out)?.drift)
+}
+
+/// A file's identity on disk: which inode, and the size and modification time it had when
+/// its bytes were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+    size: i64,
+    mtime: (i64, i64),
+}
+
+impl FileId {
+    fn of(stat: &rustix::fs::Stat) -> Self {
+        Self {
+            dev: stat.st_dev,
+            ino: stat.st_ino,
+            size: stat.st_size,
+            mtime: (stat.st_mtime, stat.st_mtime_nsec as i64),
+        }
+    }
+}
+
+/// What [`compare`] finds, with the identity of every file of `out/` that already holds its
+/// tree file's bytes (those are linked into the new tree, not written again).
+struct Scan<'t> {
+    drift: Drift,
+    same: std::collections::HashMap<&'t str, FileId>,
+}
+
+fn scan<'t>(tree: &'t Tree, out: &Path) -> Result<Scan<'t>, EmitError> {
     let mut on_disk = BTreeSet::new();
     if fs::symlink_metadata(out).is_ok_and(|m| m.is_dir()) {
         list(out, out, &mut on_disk)?;
     }
     let mut drift = Drift::default();
+    let mut same = std::collections::HashMap::new();
     for (rel, bytes) in &tree.files {
         if !on_disk.contains(rel) {
             drift.missing.push(rel.clone());
@@ -416,8 +476,10 @@ pub fn compare(tree: &Tree, out: &Path) -> Result<Drift, EmitError> {
         }
         let path = out.join(rel);
         // Read one byte past the tree's file: a longer file is stale without reading it all.
-        match read_regular(&path, bytes.len() as u64) {
-            Some(disk) if &disk == bytes => {}
+        match read_regular_with_id(&path, bytes.len() as u64) {
+            Some((disk, id)) if &disk == bytes => {
+                same.insert(rel.as_str(), id);
+            }
             _ => drift.stale.push(rel.clone()),
         }
     }
@@ -425,7 +487,25 @@ pub fn compare(tree: &Tree, out: &Path) -> Result<Drift, EmitError> {
         .into_iter()
         .filter(|p| !tree.files.contains_key(p))
         .collect();
-    Ok(drift)
+    Ok(Scan { drift, same })
+}
+
+/// Links `from` (a file of the current `out/`) as `to` in the staging tree, if it still is the
+/// regular file whose bytes were compared (`id`): the link is checked after it is made, so a
+/// file replaced or edited in between is written afresh rather than carried over.
+fn link_same(from: &Path, to: &Path, id: FileId) -> bool {
+    if fs::hard_link(from, to).is_err() {
+        // A file system without hard links (or a file at its link limit): written anew.
+        return false;
+    }
+    let linked = rustix::fs::lstat(to).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+            && FileId::of(&st) == id
+    });
+    if !linked {
+        let _ = fs::remove_file(to);
+    }
+    linked
 }
 
 fn list(root: &Path, dir: &Path, out: &mut BTreeSet<String>) -> Result<(), EmitError> {
@@ -489,6 +569,77 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out")]);
+    }
+
+    fn identity(path: &Path) -> (u64, std::time::SystemTime) {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::symlink_metadata(path).unwrap();
+        (m.ino(), m.modified().unwrap())
+    }
+
+    #[test]
+    fn a_rebuild_leaves_unchanged_files_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let t1 = tree(&[
+            ("a/x.yaml", "1\n"),
+            ("a/y.yaml", "2\n"),
+            ("b/z.yaml", "3\n"),
+        ]);
+        write(&t1, &out).unwrap();
+        let before: Vec<_> = ["a/x.yaml", "a/y.yaml", "b/z.yaml", MARKER]
+            .iter()
+            .map(|p| identity(&out.join(p)))
+            .collect();
+        // Coarse file-system clocks: make a rewrite visible in the mtime.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let t2 = tree(&[
+            ("a/x.yaml", "1\n"),
+            ("a/y.yaml", "2b\n"),
+            ("b/z.yaml", "3\n"),
+        ]);
+        assert!(write(&t2, &out).unwrap());
+        assert!(compare(&t2, &out).unwrap().is_empty());
+        assert_eq!(identity(&out.join("a/x.yaml")), before[0]);
+        assert_eq!(identity(&out.join("b/z.yaml")), before[2]);
+        assert_eq!(identity(&out.join(MARKER)), before[3]);
+        assert_ne!(identity(&out.join("a/y.yaml")).0, before[1].0);
+        // The links of the old tree are gone with it: one name per file again.
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(fs::metadata(out.join("a/x.yaml")).unwrap().nlink(), 1);
+        assert_eq!(names_beside(&out), ["out"]);
+        // Undone, the old tree is back, its unchanged files still the same files.
+        let t3 = tree(&[("a/x.yaml", "1c\n"), ("b/z.yaml", "3\n")]);
+        let r = replace(&t3, &out).unwrap();
+        assert_eq!(identity(&out.join("b/z.yaml")), before[2]);
+        r.undo().unwrap();
+        assert!(compare(&t2, &out).unwrap().is_empty());
+        assert_eq!(identity(&out.join("a/x.yaml")), before[0]);
+    }
+
+    #[test]
+    fn a_link_or_fifo_with_the_right_name_is_replaced_not_carried_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let t1 = tree(&[("a/x.yaml", "1\n"), ("a/y.yaml", "2\n")]);
+        write(&t1, &out).unwrap();
+        // x.yaml becomes a link to a file with the same bytes elsewhere, y.yaml a FIFO.
+        let elsewhere = dir.path().join("elsewhere.yaml");
+        fs::write(&elsewhere, "1\n").unwrap();
+        fs::remove_file(out.join("a/x.yaml")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, out.join("a/x.yaml")).unwrap();
+        fs::remove_file(out.join("a/y.yaml")).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(out.join("a/y.yaml"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(write(&t1, &out).unwrap());
+        for p in ["a/x.yaml", "a/y.yaml"] {
+            assert!(fs::symlink_metadata(out.join(p)).unwrap().is_file(), "{p}");
+        }
+        assert!(compare(&t1, &out).unwrap().is_empty());
+        assert_eq!(fs::read_to_string(&elsewhere).unwrap(), "1\n");
     }
 
     fn names_beside(out: &Path) -> Vec<String> {
