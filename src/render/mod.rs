@@ -6,6 +6,7 @@
 
 mod context;
 mod env;
+mod fill;
 pub mod health;
 mod secrets;
 
@@ -25,6 +26,7 @@ pub use env::environment;
 pub fn render(site: &Site, sources: &Sources) -> Result<Vec<Manifest>, Diagnostics> {
     let env = environment(&sources.templates)
         .map_err(|e| Diagnostics::from(vec![template_error("templates", &e)]))?;
+    let mut renderer = Renderer::new(env);
     let units = units(site);
     // The site part of the context is converted to a template value once and shared by every
     // unit (minijinja values are reference-counted); only `unit` and `instance` are made per
@@ -36,12 +38,12 @@ pub fn render(site: &Site, sources: &Sources) -> Result<Vec<Manifest>, Diagnosti
     // The entry unit renders last: its Kustomizations carry health checks for the kinds the
     // other units turned out to hold.
     for unit in units.iter().filter(|u| !u.entry) {
-        render_unit(&env, &base, site, unit, None, &mut out, &mut diags);
+        renderer.unit(&base, site, unit, None, &mut out, &mut diags);
     }
     secrets::emit(site, &units, &mut out, &mut diags);
     let health = unit_health(&units, &out);
     for unit in units.iter().filter(|u| u.entry) {
-        render_unit(&env, &base, site, unit, Some(&health), &mut out, &mut diags);
+        renderer.unit(&base, site, unit, Some(&health), &mut out, &mut diags);
     }
     check_duplicates(&out, &mut diags);
     if diags.has_errors() {
@@ -51,33 +53,75 @@ pub fn render(site: &Site, sources: &Sources) -> Result<Vec<Manifest>, Diagnosti
     }
 }
 
-fn render_unit(
-    env: &minijinja::Environment<'_>,
-    base: &minijinja::Value,
-    site: &Site,
-    unit: &Unit,
-    health: Option<&Value>,
-    out: &mut Vec<Manifest>,
-    diags: &mut Diagnostics,
-) {
-    let mut layers = vec![
-        base.clone(),
-        minijinja::Value::from(minijinja::value::Serde(context::unit_context(site, unit))),
-    ];
-    if let Some(h) = health {
-        layers.push(minijinja::Value::from(minijinja::value::Serde(
-            json!({ "flux_health": h }),
-        )));
+/// The templates, rendered both ways: `env` prints values as JSON text to parse; `fill_env`
+/// prints them as holes (`fill`). `env` renders whatever cannot be filled, so every error
+/// reads as the plain render says it.
+struct Renderer {
+    env: minijinja::Environment<'static>,
+    fill_env: minijinja::Environment<'static>,
+    skeletons: fill::Skeletons,
+    fillable: HashMap<String, bool>,
+}
+
+impl Renderer {
+    fn new(env: minijinja::Environment<'static>) -> Self {
+        let mut fill_env = env.clone();
+        fill_env.set_formatter(fill::formatter);
+        Self {
+            env,
+            fill_env,
+            skeletons: fill::Skeletons::default(),
+            fillable: HashMap::new(),
+        }
     }
-    let ctx = minijinja::value::merge_maps(layers);
-    for component in &unit.components {
-        for name in env::component_templates(env, component) {
-            let rendered = env.get_template(&name).and_then(|t| t.render(&ctx));
-            match rendered {
-                Ok(text) => parse_documents(&text, &name, unit, site, out, diags),
-                Err(e) => diags.push(template_error(&name, &e)),
+
+    fn unit(
+        &mut self,
+        base: &minijinja::Value,
+        site: &Site,
+        unit: &Unit,
+        health: Option<&Value>,
+        out: &mut Vec<Manifest>,
+        diags: &mut Diagnostics,
+    ) {
+        let mut layers = vec![
+            base.clone(),
+            minijinja::Value::from(minijinja::value::Serde(context::unit_context(site, unit))),
+        ];
+        if let Some(h) = health {
+            layers.push(minijinja::Value::from(minijinja::value::Serde(
+                json!({ "flux_health": h }),
+            )));
+        }
+        let ctx = minijinja::value::merge_maps(layers);
+        for component in &unit.components {
+            for name in env::component_templates(&self.env, component) {
+                if let Some(docs) = self.filled(&name, &ctx) {
+                    add_documents(docs, &name, unit, site, out, diags);
+                    continue;
+                }
+                let rendered = self.env.get_template(&name).and_then(|t| t.render(&ctx));
+                match rendered {
+                    Ok(text) => parse_documents(&text, &name, unit, site, out, diags),
+                    Err(e) => diags.push(template_error(&name, &e)),
+                }
             }
         }
+    }
+
+    /// The documents of a template rendered with holes, when it can be (`fill`).
+    fn filled(&mut self, name: &str, ctx: &minijinja::Value) -> Option<Vec<Value>> {
+        let env = &self.env;
+        let fills = *self.fillable.entry(name.to_owned()).or_insert_with(|| {
+            let source = |n: &str| env.get_template(n).ok().map(|t| t.source().to_owned());
+            source(name).is_some_and(|s| fill::fillable(&s, source))
+        });
+        if !fills {
+            return None;
+        }
+        let (text, holes) =
+            fill::with_holes(|| self.fill_env.get_template(name).and_then(|t| t.render(ctx)));
+        self.skeletons.fill(text.ok()?, holes)
     }
 }
 
@@ -133,6 +177,18 @@ fn parse_documents(
             return;
         }
     };
+    add_documents(docs, template, unit, site, out, diags);
+}
+
+/// Labels the documents a template rendered and gives each its identity.
+fn add_documents(
+    docs: Vec<Value>,
+    template: &str,
+    unit: &Unit,
+    site: &Site,
+    out: &mut Vec<Manifest>,
+    diags: &mut Diagnostics,
+) {
     for mut doc in docs.into_iter().filter(|d| !d.is_null()) {
         let Some(id) = ResourceId::of(&doc) else {
             diags.push(
