@@ -100,24 +100,30 @@ pub(super) fn fillable(source: &str, lookup: impl Fn(&str) -> Option<String>) ->
     capture_free(&rest, false)
 }
 
-const CAPTURES: [&str; 10] = [
-    "endset",
-    "endfilter",
-    "endcall",
-    "caller",
-    "recursive",
-    "include",
-    "import",
-    "extends",
-    "block",
-    "endmacro",
-];
-
+/// Whether no tag of `source` captures output: a `set` block, a `filter` or `call` block, a
+/// recursive loop, an include, import or inheritance (and a macro, unless `macros_allowed`);
+/// nor does any expression call `caller()`.
 fn capture_free(source: &str, macros_allowed: bool) -> bool {
-    !CAPTURES
-        .iter()
-        .filter(|w| !(macros_allowed && **w == "endmacro"))
-        .any(|w| source.contains(w))
+    tags(source).all(|tag| {
+        let word = tag.split_whitespace().next().unwrap_or("");
+        match word {
+            "set" => tag.contains('='),
+            "for" => !tag.split_whitespace().any(|w| w == "recursive"),
+            "macro" | "endmacro" => macros_allowed,
+            "filter" | "call" | "include" | "import" | "from" | "extends" | "block" => false,
+            _ => true,
+        }
+    }) && !source.contains("caller")
+}
+
+/// The insides of the `{% ... %}` tags of a template, without whitespace control marks.
+fn tags(source: &str) -> impl Iterator<Item = &str> {
+    source.split("{%").skip(1).map(|t| {
+        t.split("%}")
+            .next()
+            .unwrap_or(t)
+            .trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace())
+    })
 }
 
 /// The first `{% import "X" as m %}` (with or without `-`): its span, X and m.
@@ -547,6 +553,10 @@ mod tests {
             _ => None,
         };
         assert!(fillable("a: {{ x }}\n{% set y = 1 %}\n", lookup));
+        // Words in the text are not tags.
+        assert!(fillable("# the pool's blocks, included\na: {{ x }}\n", lookup));
+        assert!(!fillable("{% for x in y recursive %}{{ loop(x) }}{% endfor %}", lookup));
+        assert!(!fillable("{%- set y -%}{{ x }}{%- endset %}", lookup));
         assert!(fillable(
             "{% import \"common/macros.j2\" as m %}\n{{ m.f(\"(\" ~ x) }}\nb: {{ y }}\n",
             lookup
