@@ -9,7 +9,13 @@
 #   - side by side in the same run: `kubectl kustomize` over every unit folder of the tree the
 #     reference build produced (one run = all folders, summed).
 #
-# Usage: scripts/bench.sh [--skip-criterion]   (reuse target/criterion from the last run)
+#   - the targets of issue 17, in one run, as ratios to the copy floor (`cp -r` of the tree the
+#     build wrote into a fresh folder, measured beside it): the whole build (<= 2x the floor at
+#     1,000 and 4,000 nodes), its peak RSS (<= 100 MB at 4,000 nodes), a rebuild after a
+#     one-line change of one instance (<= 0.3x a full build) and `diff --base` of that change
+#     (<= 1.5x one build). `--targets` runs only this part (about 3 minutes).
+#
+# Usage: scripts/bench.sh [--skip-criterion | --targets]
 # Needs: hyperfine, /usr/bin/time (GNU time), kubectl, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +25,12 @@ root=$PWD
 # both read it from the environment).
 
 skip_criterion=no
+targets_only=no
 case "${1:-}" in
   --skip-criterion) skip_criterion=yes ;;
+  --targets) targets_only=yes; skip_criterion=yes ;;
   "") ;;
-  *) echo "usage: scripts/bench.sh [--skip-criterion]" >&2; exit 2 ;;
+  *) echo "usage: scripts/bench.sh [--skip-criterion | --targets]" >&2; exit 2 ;;
 esac
 
 for tool in hyperfine kubectl python3; do
@@ -35,11 +43,70 @@ if [ "$skip_criterion" = no ]; then
   cargo bench --bench build >&2
 fi
 cargo build --release --quiet --bin casa-build --example gen-site
-bin=$root/target/release/casa-build
-gen=$root/target/release/examples/gen-site
+target=${CARGO_TARGET_DIR:-$root/target}
+bin=$target/release/casa-build
+gen=$target/release/examples/gen-site
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/casa-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+
+# The targets: floor, build, peak RSS, one-change rebuild and diff --base, per size, every
+# command in one hyperfine run per size so the load falls on all of them alike.
+targets() {
+  local n=$1 i=$2 label="${1}n-${2}i" site out one
+  site=$work/t-$label
+  "$gen" --nodes "$n" --instances "$i" "$site" >/dev/null
+  git -C "$site" init -q && git -C "$site" add -A
+  git -C "$site" -c user.name=bench -c user.email=bench@example.org commit -qm base
+  one=$site/instances/hub-0001.toml
+  cp "$one" "$work/one.orig"
+  # The one-line change: the instance's login button text.
+  sed 's/^login_service = .*/login_service = "Campus login (changed)"/' "$one" > "$work/one.changed"
+  cmp -s "$work/one.orig" "$work/one.changed" && { echo "bench.sh: the change changed nothing" >&2; exit 3; }
+  out=$work/t-out-$label
+  "$bin" build --site "$site" --out "$work/t-tree-$label" >/dev/null
+  hyperfine -N --style none --warmup 1 --runs "${RUNS:-10}" \
+    --export-json "$work/targets-$label.json" \
+    -n floor --prepare "$(aside "$work/t-copy")" "cp -r '$work/t-tree-$label' '$work/t-copy'" \
+    -n build --prepare "$(aside "$out")" "'$bin' build --site '$site' --out '$out'" \
+    -n rebuild --prepare "sh -c \"cp '$work/one.orig' '$one' && '$bin' build --site '$site' --out '$work/t-re-$label' >/dev/null && cp '$work/one.changed' '$one'\"" \
+      "'$bin' build --site '$site' --out '$work/t-re-$label'" \
+    -n diff-base --prepare "cp '$work/one.changed' '$one'" \
+      "sh -c \"'$bin' diff --base HEAD --site '$site' >/dev/null; [ \\\$? -le 1 ]\"" >/dev/null
+  cp "$work/one.orig" "$one"
+  eval "$(aside "$out")"
+  /usr/bin/time -v -o "$work/targets-mem-$label.txt" "$bin" build --site "$site" --out "$out" >/dev/null
+}
+
+mkdir -p "$work/trash"
+aside() { echo "sh -c \"if [ -d '$1' ]; then mv '$1' '$work/trash/'\\\$(date +%s%N); fi\""; }
+
+targets_table() {
+  python3 - "$work" <<'PY'
+import json, os, re, sys
+work = sys.argv[1]
+def med(label):
+    with open(os.path.join(work, f"targets-{label}.json")) as f:
+        return {r["command"]: r["median"] for r in json.load(f)["results"]}
+def rss(label):
+    with open(os.path.join(work, f"targets-mem-{label}.txt")) as f:
+        return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read()).group(1)) / 1024
+print("| median (same run per size) | floor: cp -r out/ | build | build / floor (<= 2) | peak RSS (<= 100 MB at 4,000) | one-change rebuild | rebuild / build (<= 0.3) | diff --base | diff / build (<= 1.5) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for label in ["1000n-100i", "4000n-400i"]:
+    m = med(label)
+    fl, b, re_, d = m["floor"], m["build"], m["rebuild"], m["diff-base"]
+    print(f"| {label} | {fl*1e3:.0f} ms | {b*1e3:.0f} ms | {b/fl:.2f} | {rss(label):.0f} MB | {re_*1e3:.0f} ms | {re_/b:.2f} | {d*1e3:.0f} ms | {d/b:.2f} |")
+PY
+}
+
+if [ "$targets_only" = yes ]; then
+  sync
+  targets 1000 100
+  targets 4000 400
+  targets_table
+  exit 0
+fi
 
 # Sites: the reference site (the repository root) and synthetic ones.
 declare -A site
@@ -56,9 +123,7 @@ done
 # run's tree is moved aside, not deleted, and the trees are deleted at the end: on an ext4
 # disk mounted with `discard` (as here), file creations right after deleting a tree of
 # 1,500 files wait behind the deletion, and the table would show the disk, not the build.
-mkdir -p "$work/trash"
 sync  # settle what the benchmarks and the generator wrote and deleted
-aside() { echo "sh -c \"if [ -d '$1' ]; then mv '$1' '$work/trash/'\\\$(date +%s%N); fi\""; }
 for label in $cli_sizes; do
   out=$work/out-$label
   hyperfine -N --style none --warmup 1 --runs 10 \
@@ -144,3 +209,8 @@ print("|" + "|".join(("-" * (w + 1)) + ("-" if i == 0 else ":") for i, w in enum
 for r in table[1:]:
     print(line(r))
 EOF
+
+targets 1000 100
+targets 4000 400
+echo
+targets_table
