@@ -554,8 +554,14 @@ mod tests {
         };
         assert!(fillable("a: {{ x }}\n{% set y = 1 %}\n", lookup));
         // Words in the text are not tags.
-        assert!(fillable("# the pool's blocks, included\na: {{ x }}\n", lookup));
-        assert!(!fillable("{% for x in y recursive %}{{ loop(x) }}{% endfor %}", lookup));
+        assert!(fillable(
+            "# the pool's blocks, included\na: {{ x }}\n",
+            lookup
+        ));
+        assert!(!fillable(
+            "{% for x in y recursive %}{{ loop(x) }}{% endfor %}",
+            lookup
+        ));
         assert!(!fillable("{%- set y -%}{{ x }}{%- endset %}", lookup));
         assert!(fillable(
             "{% import \"common/macros.j2\" as m %}\n{{ m.f(\"(\" ~ x) }}\nb: {{ y }}\n",
