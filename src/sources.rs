@@ -84,6 +84,10 @@ pub enum Refusal {
     LinkLoop,
     /// Not a regular file: a folder, a FIFO, a socket, a device.
     NotRegular { kind: &'static str },
+    /// `instances/` or `templates/` that is not a folder: a file, a submodule.
+    NotAFolder { kind: &'static str },
+    /// A name that is not UTF-8: no path of the site can name it.
+    NameNotUtf8,
     /// A file of the kernel's own filesystems (`/proc`, `/sys`), whatever its path.
     Special { filesystem: &'static str },
     /// Larger than [`MAX_FILE_BYTES`].
@@ -110,6 +114,8 @@ impl std::fmt::Display for Refusal {
                 "goes through more than {MAX_LINK_HOPS} symbolic links (a loop?)"
             ),
             Refusal::NotRegular { kind } => write!(f, "is {kind}, not a regular file"),
+            Refusal::NotAFolder { kind } => write!(f, "is {kind}, not a folder"),
+            Refusal::NameNotUtf8 => write!(f, "has a name that is not UTF-8"),
             Refusal::Special { filesystem } => write!(f, "is a file of {filesystem}"),
             Refusal::TooLarge { bytes } => write!(
                 f,
@@ -184,19 +190,12 @@ pub fn is_unread_instance_name(name: &str) -> bool {
 }
 
 /// The entries of a site folder's `instances/` that are not read as instances, as
-/// `instances/NAME`, sorted; empty when the folder cannot be listed.
+/// `instances/NAME`, sorted; empty when the folder cannot be listed (or leads out of the site).
 pub fn unread_instance_files(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir.join(INSTANCES_DIR)) else {
+    let Ok(canonical) = dir.canonicalize() else {
         return Vec::new();
     };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| is_unread_instance_name(n))
-        .map(|n| format!("{INSTANCES_DIR}/{n}"))
-        .collect();
-    names.sort();
-    names
+    unread_instances(&DiskRoot { dir, canonical }).unwrap_or_default()
 }
 
 impl Sources {
@@ -276,108 +275,192 @@ impl Sources {
     /// is not a regular file inside the site folder, or too large, is refused (bad input,
     /// reported by `load`), and so is a site with too many files.
     pub fn from_dir(dir: &Path) -> Result<Self, SourcesError> {
-        let mut sources = Self::new();
         let root = match dir.canonicalize() {
-            Ok(r) if r.is_dir() => SiteRoot { dir, canonical: r },
+            Ok(r) if r.is_dir() => DiskRoot { dir, canonical: r },
             _ => {
                 return Err(SourcesError::NoSiteDir {
                     dir: dir.to_path_buf(),
                 });
             }
         };
-        if std::fs::symlink_metadata(dir.join(SITE_FILE)).is_err() {
-            return Err(SourcesError::NoSiteFile {
-                dir: dir.to_path_buf(),
-            });
-        }
-        sources.add_read(SITE_FILE, root.read(SITE_FILE)?);
+        read_site(&root)?.ok_or_else(|| SourcesError::NoSiteFile {
+            dir: dir.to_path_buf(),
+        })
+    }
+}
 
-        match root.folder(INSTANCES_DIR)? {
-            Some(Ok(instances)) => {
-                // Every `*.toml` entry is an instance: one that is not a regular file of the
-                // site (a folder, a link out of it) is refused, never silently skipped.
-                let names: Vec<String> = sorted_names(&instances)?
-                    .into_iter()
-                    .filter(|n| n.ends_with(".toml"))
-                    .collect();
-                if names.len() > MAX_INSTANCES {
-                    sources.refuse(
-                        INSTANCES_DIR,
-                        Refusal::TooMany {
-                            what: "instance files",
-                            limit: MAX_INSTANCES,
-                        },
-                    );
-                } else {
-                    for name in names {
-                        let rel = format!("{INSTANCES_DIR}/{name}");
-                        let read = root.read(&rel)?;
+/// A site folder as the reader sees it: a folder on disk, or the site's folder in a git tree.
+/// [`read_site`] walks it; an implementation answers for one path at a time, and is where the
+/// rules of reading are kept: nothing outside the site folder (links are followed only while
+/// they stay inside it), nothing but regular files (no folder, FIFO, device, submodule, no
+/// file of `/proc` or `/sys`), and no file larger than [`MAX_FILE_BYTES`], refused by its size
+/// before it is read.
+pub(crate) trait SiteRoot {
+    /// Trouble with the machine or the repository (exit 3), never bad input.
+    type Error;
+    /// A folder found by [`SiteRoot::folder`], to list.
+    type Folder;
+
+    /// A file of the site (`rel` with `/`, relative to the site folder): its bytes, its
+    /// refusal, or `None` when nothing is there.
+    fn file(&self, rel: &str) -> Result<Option<Read>, Self::Error>;
+
+    /// A folder of the site, links followed: `None` when nothing is there, refused when it
+    /// is a link out of the site or not a folder.
+    fn folder(&self, rel: &str) -> Result<Option<Result<Self::Folder, Refusal>>, Self::Error>;
+
+    /// The names in a folder, in any order.
+    fn names(&self, folder: &Self::Folder) -> Result<Vec<Name>, Self::Error>;
+}
+
+/// A name in a folder of the site. One that is not UTF-8 is kept lossily decoded, to be
+/// named in its refusal: no path of the site can be written with it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Name {
+    pub text: String,
+    pub utf8: bool,
+}
+
+impl Name {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Self {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Self {
+                text: text.to_owned(),
+                utf8: true,
+            },
+            Err(_) => Self {
+                text: String::from_utf8_lossy(bytes).into_owned(),
+                utf8: false,
+            },
+        }
+    }
+}
+
+/// The names of a folder of the site, sorted (so both roots walk in one order).
+fn sorted_names<R: SiteRoot>(root: &R, folder: &R::Folder) -> Result<Vec<Name>, R::Error> {
+    let mut names = root.names(folder)?;
+    names.sort();
+    Ok(names)
+}
+
+/// Reads a site from its root: `site.toml`, `instances/*.toml` by name, the site's
+/// `templates/**`; `None` when there is no `site.toml`. Every `*.toml` entry of `instances/`
+/// is an instance: one that is not a regular file of the site (a folder, a link out of it) is
+/// refused, never silently skipped. Too many instances are refused before any is read; too
+/// many templates, or folders too deep, are refused where the limit is passed.
+pub(crate) fn read_site<R: SiteRoot>(root: &R) -> Result<Option<Sources>, R::Error> {
+    let mut sources = Sources::new();
+    let Some(site) = root.file(SITE_FILE)? else {
+        return Ok(None);
+    };
+    sources.add_read(SITE_FILE, site);
+
+    match root.folder(INSTANCES_DIR)? {
+        Some(Ok(instances)) => {
+            let names: Vec<Name> = sorted_names(root, &instances)?
+                .into_iter()
+                .filter(|n| n.text.ends_with(".toml"))
+                .collect();
+            if names.len() > MAX_INSTANCES {
+                sources.refuse(
+                    INSTANCES_DIR,
+                    Refusal::TooMany {
+                        what: "instance files",
+                        limit: MAX_INSTANCES,
+                    },
+                );
+            } else {
+                for name in names {
+                    let rel = format!("{INSTANCES_DIR}/{}", name.text);
+                    if !name.utf8 {
+                        sources.add_read(rel, Read::Refused(Refusal::NameNotUtf8));
+                    } else if let Some(read) = root.file(&rel)? {
+                        // `None`: gone since the folder was listed, as if listed a moment later.
                         sources.add_read(rel, read);
                     }
                 }
             }
-            Some(Err(reason)) => sources.refuse(INSTANCES_DIR, reason),
-            None => {}
         }
+        Some(Err(reason)) => sources.refuse(INSTANCES_DIR, reason),
+        None => {}
+    }
 
-        match root.folder(TEMPLATES_DIR)? {
-            Some(Ok(_)) => {
-                let mut stack = vec![(TEMPLATES_DIR.to_owned(), 0usize)];
-                let mut found = 0usize;
-                while let Some((rel_dir, depth)) = stack.pop() {
-                    let Some(Ok(dir_path)) = root.folder(&rel_dir)? else {
-                        continue;
-                    };
-                    for name in sorted_names(&dir_path)? {
-                        let rel = format!("{rel_dir}/{name}");
-                        match root.folder(&rel)? {
-                            Some(Ok(_)) if depth + 1 < MAX_TEMPLATE_DEPTH => {
-                                stack.push((rel, depth + 1));
-                                continue;
-                            }
-                            Some(Ok(_)) => {
-                                sources.refuse(
-                                    rel,
-                                    Refusal::TooMany {
-                                        what: "levels of folders",
-                                        limit: MAX_TEMPLATE_DEPTH,
-                                    },
-                                );
-                                continue;
-                            }
-                            _ => {}
+    match root.folder(TEMPLATES_DIR)? {
+        Some(Ok(_)) => {
+            let mut stack = vec![(TEMPLATES_DIR.to_owned(), 0usize)];
+            let mut found = 0usize;
+            while let Some((rel_dir, depth)) = stack.pop() {
+                let Some(Ok(folder)) = root.folder(&rel_dir)? else {
+                    continue;
+                };
+                for name in sorted_names(root, &folder)? {
+                    let rel = format!("{rel_dir}/{}", name.text);
+                    let sub = if name.utf8 { root.folder(&rel)? } else { None };
+                    match sub {
+                        Some(Ok(_)) if depth + 1 < MAX_TEMPLATE_DEPTH => {
+                            stack.push((rel, depth + 1));
+                            continue;
                         }
-                        found += 1;
-                        if found > MAX_TEMPLATES {
+                        Some(Ok(_)) => {
                             sources.refuse(
-                                TEMPLATES_DIR,
+                                rel,
                                 Refusal::TooMany {
-                                    what: "template files",
-                                    limit: MAX_TEMPLATES,
+                                    what: "levels of folders",
+                                    limit: MAX_TEMPLATE_DEPTH,
                                 },
                             );
-                            stack.clear();
-                            break;
+                            continue;
                         }
-                        let name_in = rel
-                            .strip_prefix(&format!("{TEMPLATES_DIR}/"))
-                            .unwrap_or(&rel)
-                            .to_owned();
-                        match root.read(&rel)? {
-                            Read::Bytes(bytes) => sources
-                                .templates
-                                .push((name_in, String::from_utf8_lossy(&bytes).into_owned())),
-                            Read::Refused(reason) => sources.refuse(rel, reason),
-                        }
+                        _ => {}
+                    }
+                    found += 1;
+                    if found > MAX_TEMPLATES {
+                        sources.refuse(
+                            TEMPLATES_DIR,
+                            Refusal::TooMany {
+                                what: "template files",
+                                limit: MAX_TEMPLATES,
+                            },
+                        );
+                        stack.clear();
+                        break;
+                    }
+                    if !name.utf8 {
+                        sources.refuse(rel, Refusal::NameNotUtf8);
+                        continue;
+                    }
+                    let name_in = rel
+                        .strip_prefix(&format!("{TEMPLATES_DIR}/"))
+                        .unwrap_or(&rel)
+                        .to_owned();
+                    match root.file(&rel)? {
+                        Some(Read::Bytes(bytes)) => sources
+                            .templates
+                            .push((name_in, String::from_utf8_lossy(&bytes).into_owned())),
+                        Some(Read::Refused(reason)) => sources.refuse(rel, reason),
+                        None => {}
                     }
                 }
-                sources.templates.sort();
             }
-            Some(Err(reason)) => sources.refuse(TEMPLATES_DIR, reason),
-            None => {}
+            sources.templates.sort();
         }
-        Ok(sources)
+        Some(Err(reason)) => sources.refuse(TEMPLATES_DIR, reason),
+        None => {}
     }
+    Ok(Some(sources))
+}
+
+/// The entries of a site's `instances/` that are not read as instances, as `instances/NAME`,
+/// sorted; empty when there is no such folder (or it is refused).
+pub(crate) fn unread_instances<R: SiteRoot>(root: &R) -> Result<Vec<String>, R::Error> {
+    let Some(Ok(instances)) = root.folder(INSTANCES_DIR)? else {
+        return Ok(Vec::new());
+    };
+    Ok(sorted_names(root, &instances)?
+        .into_iter()
+        .filter(|n| is_unread_instance_name(&n.text))
+        .map(|n| format!("{INSTANCES_DIR}/{}", n.text))
+        .collect())
 }
 
 /// Reads one file the site names (its sealing certificate) under the same rules as the site's
@@ -387,17 +470,53 @@ pub fn read_site_file(dir: &Path, rel: &str) -> Result<Read, SourcesError> {
         path: dir.to_path_buf(),
         source,
     })?;
-    SiteRoot { dir, canonical }.read(rel)
+    DiskRoot { dir, canonical }.read(rel)
 }
 
 /// The site folder as given and as the kernel resolves it: every path read must resolve
 /// inside `canonical`.
-struct SiteRoot<'a> {
+struct DiskRoot<'a> {
     dir: &'a Path,
     canonical: PathBuf,
 }
 
-impl SiteRoot<'_> {
+impl SiteRoot for DiskRoot<'_> {
+    type Error = SourcesError;
+    /// The folder's canonical path.
+    type Folder = PathBuf;
+
+    fn file(&self, rel: &str) -> Result<Option<Read>, SourcesError> {
+        if std::fs::symlink_metadata(self.dir.join(rel)).is_err() {
+            return Ok(None);
+        }
+        self.read(rel).map(Some)
+    }
+
+    fn folder(&self, rel: &str) -> Result<Option<Result<PathBuf, Refusal>>, SourcesError> {
+        if std::fs::symlink_metadata(self.dir.join(rel)).is_err() {
+            return Ok(None);
+        }
+        Ok(Some(match self.resolve(rel)? {
+            Ok(p) if p.is_dir() => Ok(p),
+            Ok(p) => Err(Refusal::NotAFolder { kind: kind_of(&p) }),
+            Err(r) => Err(r),
+        }))
+    }
+
+    fn names(&self, dir: &PathBuf) -> Result<Vec<Name>, SourcesError> {
+        use std::os::unix::ffi::OsStrExt as _;
+        let err = |source| SourcesError::Read {
+            path: dir.clone(),
+            source,
+        };
+        std::fs::read_dir(dir)
+            .map_err(err)?
+            .map(|e| Ok(Name::from_bytes(e.map_err(err)?.file_name().as_bytes())))
+            .collect()
+    }
+}
+
+impl DiskRoot<'_> {
     /// Where a relative path of the site really is, following links only while they stay
     /// inside the site folder; `Ok(Err(_))` when it leads out of it or nowhere.
     fn resolve(&self, rel: &str) -> Result<Result<PathBuf, Refusal>, SourcesError> {
@@ -447,19 +566,6 @@ impl SiteRoot<'_> {
             }
         }
         Ok(Err(Refusal::LinkLoop))
-    }
-
-    /// A folder of the site: `None` when there is none, refused when it is a link out of
-    /// the site or not a folder.
-    fn folder(&self, rel: &str) -> Result<Option<Result<PathBuf, Refusal>>, SourcesError> {
-        if std::fs::symlink_metadata(self.dir.join(rel)).is_err() {
-            return Ok(None);
-        }
-        Ok(Some(match self.resolve(rel)? {
-            Ok(p) if p.is_dir() => Ok(p),
-            Ok(p) => Err(Refusal::NotRegular { kind: kind_of(&p) }),
-            Err(r) => Err(r),
-        }))
     }
 
     /// Reads a regular file of the site, at most [`MAX_FILE_BYTES`] of it. The file is opened
@@ -538,7 +644,7 @@ fn kind_of(path: &Path) -> &'static str {
             } else if t.is_char_device() || t.is_block_device() {
                 "a device"
             } else {
-                "a regular file"
+                "a file"
             }
         }
         Err(_) => "nothing",
@@ -555,25 +661,6 @@ fn kind_name(t: rustix::fs::FileType) -> &'static str {
         FileType::Symlink => "a symbolic link",
         _ => "an unknown kind of file",
     }
-}
-
-/// The names in a folder, sorted; a name that is not UTF-8 is given lossily, for the refusal
-/// that follows (no file of that name can be opened by it).
-fn sorted_names(dir: &Path) -> Result<Vec<String>, SourcesError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| SourcesError::Read {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut v = Vec::new();
-    for e in entries {
-        let e = e.map_err(|source| SourcesError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        v.push(e.file_name().to_string_lossy().into_owned());
-    }
-    v.sort();
-    Ok(v)
 }
 
 #[cfg(test)]

@@ -7,10 +7,7 @@ use std::path::Path;
 
 use git2::{ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult};
 
-use crate::sources::{
-    INSTANCES_DIR, MAX_FILE_BYTES, MAX_INSTANCES, MAX_TEMPLATE_DEPTH, MAX_TEMPLATES, Read, Refusal,
-    SITE_FILE, Sources, TEMPLATES_DIR,
-};
+use crate::sources::{MAX_FILE_BYTES, Name, Read, Refusal, SITE_FILE, SiteRoot, Sources};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -104,18 +101,27 @@ impl SiteRepo {
     /// One file of the site folder in a tree (the sealing certificate), under the rules
     /// every site file is read by; `None` when there is none.
     pub fn site_file(&self, tree: Oid, rel: &str, label: &str) -> Result<Option<Read>, GitError> {
+        self.read_tree(tree, label, |at| at.file(rel))
+    }
+
+    /// Reads the site folder of a tree through `read`; `label` names the tree in errors.
+    fn read_tree<T>(
+        &self,
+        tree: Oid,
+        label: &str,
+        read: impl FnOnce(&At<'_>) -> Result<T, GitError>,
+    ) -> Result<T, GitError> {
         let root = self.repo.find_tree(tree).map_err(|source| GitError::Read {
             rev: label.to_owned(),
             path: self.rel(""),
             source,
         })?;
-        At {
+        read(&At {
             repo: &self.repo,
             root: &root,
             prefix: &self.prefix,
             label,
-        }
-        .file(rel)
+        })
     }
 
     /// The site folder relative to the work tree (`""` at the root).
@@ -157,116 +163,11 @@ impl SiteRepo {
     /// The site's sources in any tree of the repository (a revision's, or one `commit` is
     /// about to make); `label` names it in errors.
     pub fn sources_of_tree(&self, tree: Oid, label: &str) -> Result<Sources, GitError> {
-        let read_err = |path: &str| {
-            let path = self.rel(path);
-            move |source| GitError::Read {
-                rev: label.to_owned(),
-                path,
-                source,
-            }
-        };
-        let root = self.repo.find_tree(tree).map_err(read_err(""))?;
-        let at = At {
-            repo: &self.repo,
-            root: &root,
-            prefix: &self.prefix,
-            label,
-        };
-        let mut sources = Sources::new();
-        let Some(site) = at.file(SITE_FILE)? else {
-            return Err(GitError::NoSiteFile {
+        self.read_tree(tree, label, |at| crate::sources::read_site(at))?
+            .ok_or_else(|| GitError::NoSiteFile {
                 rev: label.to_owned(),
                 path: self.rel(SITE_FILE),
-            });
-        };
-        sources.add_read(SITE_FILE, site);
-
-        match at.folder(INSTANCES_DIR)? {
-            Some(Ok(dir)) => {
-                // Tree entries come sorted by name; every `*.toml` entry is an instance, and
-                // one that is not a file is refused rather than skipped, as on disk.
-                let names: Vec<String> = dir
-                    .iter()
-                    .map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned())
-                    .filter(|n| n.ends_with(".toml"))
-                    .collect();
-                if names.len() > MAX_INSTANCES {
-                    sources.refuse(
-                        INSTANCES_DIR,
-                        Refusal::TooMany {
-                            what: "instance files",
-                            limit: MAX_INSTANCES,
-                        },
-                    );
-                } else {
-                    for name in names {
-                        let path = format!("{INSTANCES_DIR}/{name}");
-                        if let Some(read) = at.file(&path)? {
-                            sources.add_read(path, read);
-                        }
-                    }
-                }
-            }
-            Some(Err(reason)) => sources.refuse(INSTANCES_DIR, reason),
-            None => {}
-        }
-
-        match at.folder(TEMPLATES_DIR)? {
-            Some(Ok(_)) => {
-                let mut stack = vec![(TEMPLATES_DIR.to_owned(), 0usize)];
-                let mut found = 0usize;
-                while let Some((dir_path, depth)) = stack.pop() {
-                    let Some(Ok(dir)) = at.folder(&dir_path)? else {
-                        continue;
-                    };
-                    for entry in dir.iter() {
-                        let rel =
-                            format!("{dir_path}/{}", String::from_utf8_lossy(entry.name_bytes()));
-                        if let Some(Ok(_)) = at.folder(&rel)? {
-                            if depth + 1 < MAX_TEMPLATE_DEPTH {
-                                stack.push((rel, depth + 1));
-                            } else {
-                                sources.refuse(
-                                    rel,
-                                    Refusal::TooMany {
-                                        what: "levels of folders",
-                                        limit: MAX_TEMPLATE_DEPTH,
-                                    },
-                                );
-                            }
-                            continue;
-                        }
-                        found += 1;
-                        if found > MAX_TEMPLATES {
-                            sources.refuse(
-                                TEMPLATES_DIR,
-                                Refusal::TooMany {
-                                    what: "template files",
-                                    limit: MAX_TEMPLATES,
-                                },
-                            );
-                            stack.clear();
-                            break;
-                        }
-                        let name = rel
-                            .strip_prefix(&format!("{TEMPLATES_DIR}/"))
-                            .unwrap_or(&rel)
-                            .to_owned();
-                        match at.file(&rel)? {
-                            Some(Read::Bytes(bytes)) => sources
-                                .templates
-                                .push((name, String::from_utf8_lossy(&bytes).into_owned())),
-                            Some(Read::Refused(reason)) => sources.refuse(rel, reason),
-                            None => {}
-                        }
-                    }
-                }
-                sources.templates.sort();
-            }
-            Some(Err(reason)) => sources.refuse(TEMPLATES_DIR, reason),
-            None => {}
-        }
-        Ok(sources)
+            })
     }
 
     /// Every file under `dir` (relative to the site folder) at a revision, by path relative
@@ -323,29 +224,9 @@ impl SiteRepo {
     /// do not end in `.toml`; dot files left out), as `instances/NAME`: a renamed
     /// `cms-dev.tml` is how an instance disappears without a word.
     pub fn unread_instance_files(&self, rev: &Revision) -> Result<Vec<String>, GitError> {
-        let root = self
-            .repo
-            .find_tree(rev.tree)
-            .map_err(|source| GitError::Read {
-                rev: rev.name.clone(),
-                path: self.rel(""),
-                source,
-            })?;
-        let at = At {
-            repo: &self.repo,
-            root: &root,
-            prefix: &self.prefix,
-            label: &rev.name,
-        };
-        let Some(Ok(dir)) = at.folder(INSTANCES_DIR)? else {
-            return Ok(Vec::new());
-        };
-        Ok(dir
-            .iter()
-            .map(|e| String::from_utf8_lossy(e.name_bytes()).into_owned())
-            .filter(|n| crate::sources::is_unread_instance_name(n))
-            .map(|n| format!("{INSTANCES_DIR}/{n}"))
-            .collect())
+        self.read_tree(rev.tree, &rev.name, |at| {
+            crate::sources::unread_instances(at)
+        })
     }
 
     /// A path inside the site folder, as it is named in the repository.
@@ -434,8 +315,12 @@ impl At<'_> {
         }
         Ok(Found::Refused(Refusal::LinkLoop))
     }
+}
 
-    /// A file of the site: its bytes, its refusal, or `None` when there is none.
+impl<'r> SiteRoot for At<'r> {
+    type Error = GitError;
+    type Folder = Tree<'r>;
+
     fn file(&self, rel: &str) -> Result<Option<Read>, GitError> {
         let (id, kind, mode, full) = match self.find(rel)? {
             Found::Missing => return Ok(None),
@@ -462,9 +347,7 @@ impl At<'_> {
         Ok(Some(Read::Bytes(blob.content().to_vec())))
     }
 
-    /// A folder of the site, links followed: `None` when there is none, refused when it is
-    /// not a folder or a link out of the site.
-    fn folder(&self, rel: &str) -> Result<Option<Result<Tree<'_>, Refusal>>, GitError> {
+    fn folder(&self, rel: &str) -> Result<Option<Result<Tree<'r>, Refusal>>, GitError> {
         match self.find(rel)? {
             Found::Missing => Ok(None),
             Found::Refused(r) => Ok(Some(Err(r))),
@@ -472,10 +355,18 @@ impl At<'_> {
                 .repo
                 .find_tree(id)
                 .map_err(self.err(&full))?))),
-            Found::Entry(..) => Ok(Some(Err(Refusal::NotRegular {
-                kind: "a file, not a folder",
+            Found::Entry(_, _, 0o160000, _) => Ok(Some(Err(Refusal::NotAFolder {
+                kind: "a submodule",
             }))),
+            Found::Entry(..) => Ok(Some(Err(Refusal::NotAFolder { kind: "a file" }))),
         }
+    }
+
+    fn names(&self, tree: &Tree<'r>) -> Result<Vec<Name>, GitError> {
+        Ok(tree
+            .iter()
+            .map(|e| Name::from_bytes(e.name_bytes()))
+            .collect())
     }
 }
 
