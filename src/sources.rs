@@ -792,4 +792,127 @@ mod tests {
             )]
         );
     }
+
+    /// A hostile site, written to a folder inside a git repository and committed: each entry
+    /// is a file (`Ok(text)`) or a symbolic link (`Err(target)`), by path in the site.
+    fn site_on_disk_and_in_git(entries: &[(Vec<u8>, Result<Vec<u8>, &str>)]) -> (Sources, Sources) {
+        use std::os::unix::ffi::OsStrExt as _;
+        let repo_dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(repo_dir.path()).unwrap();
+        let site = repo_dir.path().join("site");
+        std::fs::create_dir(&site).unwrap();
+        std::fs::write(repo_dir.path().join("secrets.env"), "TOKEN=x").unwrap();
+        for (rel, what) in entries {
+            let path = site.join(std::ffi::OsStr::from_bytes(rel));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            match what {
+                Ok(text) => std::fs::write(&path, text).unwrap(),
+                Err(target) => std::os::unix::fs::symlink(target, &path).unwrap(),
+            }
+        }
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        let tree = index.write_tree().unwrap();
+        let site_repo = crate::diff::git::SiteRepo::open(&site).unwrap();
+        let in_git = site_repo.sources_of_tree(tree, "the test").unwrap();
+        (Sources::from_dir(&site).unwrap(), in_git)
+    }
+
+    fn read_of(s: &Sources) -> Vec<(String, String)> {
+        s.files()
+            .map(|(_, f)| (f.path.clone(), f.text.clone()))
+            .chain(s.templates.iter().cloned())
+            .collect()
+    }
+
+    #[test]
+    fn a_hostile_site_is_refused_alike_on_disk_and_in_git() {
+        let file = |rel: &str, text: &[u8]| (rel.as_bytes().to_vec(), Ok(text.to_vec()));
+        let link = |rel: &str, target| (rel.as_bytes().to_vec(), Err(target));
+        let big = vec![b'#'; MAX_FILE_BYTES as usize + 1];
+        let mut bad_name = b"instances/caf".to_vec();
+        bad_name.extend(b"\xff.toml");
+        let (disk, git) = site_on_disk_and_in_git(&[
+            file("site.toml", b"site"),
+            file("instances/a.toml", b"a"),
+            link("instances/b.toml", "../../secrets.env"),
+            link("instances/c.toml", "/etc/passwd"),
+            file("instances/d.toml", &big),
+            (bad_name, Ok(b"x".to_vec())),
+            file("templates/ok.yaml.j2", b"t"),
+            link("templates/dex/leak.yaml.j2", "../../../secrets.env"),
+            file("templates/dex/big.yaml.j2", &big),
+        ]);
+        let expected = [
+            (
+                "instances/b.toml".to_owned(),
+                Refusal::LinkOutside {
+                    target: "../../secrets.env".into(),
+                },
+            ),
+            (
+                "instances/c.toml".to_owned(),
+                Refusal::LinkOutside {
+                    target: "/etc/passwd".into(),
+                },
+            ),
+            (
+                "instances/caf\u{fffd}.toml".to_owned(),
+                Refusal::NameNotUtf8,
+            ),
+            (
+                "instances/d.toml".to_owned(),
+                Refusal::TooLarge {
+                    bytes: MAX_FILE_BYTES + 1,
+                },
+            ),
+            (
+                "templates/dex/big.yaml.j2".to_owned(),
+                Refusal::TooLarge {
+                    bytes: MAX_FILE_BYTES + 1,
+                },
+            ),
+            (
+                "templates/dex/leak.yaml.j2".to_owned(),
+                Refusal::LinkOutside {
+                    target: "../../../secrets.env".into(),
+                },
+            ),
+        ];
+        assert_eq!(refusals(&disk), expected);
+        assert_eq!(refusals(&git), expected);
+        assert_eq!(read_of(&disk), read_of(&git));
+        assert!(read_of(&disk).contains(&("ok.yaml.j2".to_owned(), "t".to_owned())));
+        assert!(
+            !read_of(&disk)
+                .iter()
+                .any(|(_, text)| text.contains("TOKEN"))
+        );
+
+        let mut crowded = vec![file("site.toml", b"site"), file("templates", b"a file")];
+        crowded.extend((0..=MAX_INSTANCES).map(|i| file(&format!("instances/{i}.toml"), b"")));
+        let (disk, git) = site_on_disk_and_in_git(&crowded);
+        let expected = [
+            (
+                "instances".to_owned(),
+                Refusal::TooMany {
+                    what: "instance files",
+                    limit: MAX_INSTANCES,
+                },
+            ),
+            (
+                "templates".to_owned(),
+                Refusal::NotAFolder { kind: "a file" },
+            ),
+        ];
+        assert_eq!(refusals(&disk), expected);
+        assert_eq!(refusals(&git), expected);
+        assert_eq!(
+            read_of(&disk),
+            [("site.toml".to_owned(), "site".to_owned())]
+        );
+        assert_eq!(read_of(&git), read_of(&disk));
+    }
 }

@@ -330,9 +330,9 @@ codes! {
         "port names are cut to 15 characters and must be unique; the chart's own entry points (traefik, web, websecure, metrics) and their ports are taken; two entry points on one port and protocol cannot both bind",
         "use a name of at most 15 characters that the chart does not define, and a port (and protocol) no other entry point uses";
     SITE_FILE_REFUSED = "CB100", "site-file-refused", Error,
-        "a site file that is not a regular file inside the site folder: a link out of it (or to nothing), a folder, a FIFO, a device, a file of /proc or /sys",
+        "a site file that is not a regular file inside the site folder: a link out of it (or to nothing), a folder, a FIFO, a device, a file of /proc or /sys, a name that is not UTF-8",
         "the site is read from a pull request as much as from an operator: a link to /proc/self/environ or a credentials file would print that file in an error, a FIFO or /dev/zero would hang the build or read without end",
-        "replace the link by the file itself (or a link to a file inside the site folder); keep site files regular files";
+        "replace the link by the file itself (or a link to a file inside the site folder); keep site files regular files with UTF-8 names";
     LIMIT_EXCEEDED = "CB101", "limit-exceeded", Error,
         "a size or a count past what casa-build accepts (file size, files, nodes, drives, GPUs, name width)",
         "memory and time must not grow with a number typed into a file: `count = 5000000` would make five million nodes",
