@@ -402,6 +402,11 @@ mod tests {
             std::fs::write(&full, text).unwrap();
             index.add_path(Path::new(path)).unwrap();
         }
+        commit_index(repo, &mut index)
+    }
+
+    /// Commits the index on HEAD (the first commit when there is none).
+    fn commit_index(repo: &Repository, index: &mut git2::Index) -> Oid {
         index.write().unwrap();
         let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
         let sig = Signature::now("t", "t@example.org").unwrap();
@@ -510,12 +515,7 @@ mod tests {
             path: path.as_bytes().to_vec(),
         };
         index.add(&entry).unwrap();
-        index.write().unwrap();
-        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let sig = Signature::now("t", "t@example.org").unwrap();
-        let parent = repo.head().unwrap().peel_to_commit().unwrap();
-        repo.commit(Some("HEAD"), &sig, &sig, "link", &tree, &[&parent])
-            .unwrap();
+        commit_index(repo, &mut index);
     }
 
     #[test]
