@@ -793,9 +793,13 @@ mod tests {
         );
     }
 
-    /// A hostile site, written to a folder inside a git repository and committed: each entry
-    /// is a file (`Ok(text)`) or a symbolic link (`Err(target)`), by path in the site.
-    fn site_on_disk_and_in_git(entries: &[(Vec<u8>, Result<Vec<u8>, &str>)]) -> (Sources, Sources) {
+    /// A path in the site (bytes, to plant a name that is not UTF-8) and what is there: a file
+    /// (`Ok(text)`) or a symbolic link (`Err(target)`).
+    type Planted<'a> = (Vec<u8>, Result<Vec<u8>, &'a str>);
+
+    /// A hostile site, written to a folder inside a git repository and its tree written: the
+    /// site as read from the folder and as read from the tree.
+    fn site_on_disk_and_in_git(entries: &[Planted<'_>]) -> (Sources, Sources) {
         use std::os::unix::ffi::OsStrExt as _;
         let repo_dir = tempfile::tempdir().unwrap();
         let repo = git2::Repository::init(repo_dir.path()).unwrap();
