@@ -65,8 +65,12 @@ pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// The most instance files a site may have (each is a JupyterHub, a namespace and a Flux
 /// unit; the benchmarks build 400).
 pub const MAX_INSTANCES: usize = 1_000;
-/// The most template files a site's own `templates/` may hold, and how deep its folders go.
+/// The most template files a site's own `templates/` may hold (its folders count too: a
+/// tree of empty folders costs a walk as much as files do), and how deep its folders go.
 pub const MAX_TEMPLATES: usize = 1_000;
+/// The most entries read from one folder of the site: names are kept and sorted before the
+/// limits above apply, so a folder of millions of files is refused as it is listed.
+pub const MAX_FOLDER_ENTRIES: usize = 10_000;
 pub const MAX_TEMPLATE_DEPTH: usize = 8;
 /// How many links a path may pass through before it is refused (Linux allows 40).
 const MAX_LINK_HOPS: usize = 8;
@@ -309,7 +313,7 @@ pub(crate) trait SiteRoot {
     /// is a link out of the site or not a folder.
     fn folder(&self, rel: &str) -> Result<Option<Result<Self::Folder, Refusal>>, Self::Error>;
 
-    /// The names in a folder, in any order.
+    /// The names in a folder, in any order, [`MAX_FOLDER_ENTRIES`] + 1 at the most.
     fn names(&self, folder: &Self::Folder) -> Result<Vec<Name>, Self::Error>;
 }
 
@@ -337,10 +341,21 @@ impl Name {
 }
 
 /// The names of a folder of the site, sorted (so both roots walk in one order).
-fn sorted_names<R: SiteRoot>(root: &R, folder: &R::Folder) -> Result<Vec<Name>, R::Error> {
+/// The names of a folder, sorted; refused when the folder holds more than
+/// [`MAX_FOLDER_ENTRIES`] (each root lists at most one more).
+fn sorted_names<R: SiteRoot>(
+    root: &R,
+    folder: &R::Folder,
+) -> Result<Result<Vec<Name>, Refusal>, R::Error> {
     let mut names = root.names(folder)?;
+    if names.len() > MAX_FOLDER_ENTRIES {
+        return Ok(Err(Refusal::TooMany {
+            what: "entries in one folder",
+            limit: MAX_FOLDER_ENTRIES,
+        }));
+    }
     names.sort();
-    Ok(names)
+    Ok(Ok(names))
 }
 
 /// Reads a site from its root: `site.toml`, `instances/*.toml` by name, the site's
@@ -357,10 +372,16 @@ pub(crate) fn read_site<R: SiteRoot>(root: &R) -> Result<Option<Sources>, R::Err
 
     match root.folder(INSTANCES_DIR)? {
         Some(Ok(instances)) => {
-            let names: Vec<Name> = sorted_names(root, &instances)?
-                .into_iter()
-                .filter(|n| n.text.ends_with(".toml"))
-                .collect();
+            let names: Vec<Name> = match sorted_names(root, &instances)? {
+                Ok(names) => names
+                    .into_iter()
+                    .filter(|n| n.text.ends_with(".toml"))
+                    .collect(),
+                Err(reason) => {
+                    sources.refuse(INSTANCES_DIR, reason);
+                    Vec::new()
+                }
+            };
             if names.len() > MAX_INSTANCES {
                 sources.refuse(
                     INSTANCES_DIR,
@@ -393,8 +414,27 @@ pub(crate) fn read_site<R: SiteRoot>(root: &R) -> Result<Option<Sources>, R::Err
                 let Some(Ok(folder)) = root.folder(&rel_dir)? else {
                     continue;
                 };
-                for name in sorted_names(root, &folder)? {
+                let names = match sorted_names(root, &folder)? {
+                    Ok(names) => names,
+                    Err(reason) => {
+                        sources.refuse(rel_dir, reason);
+                        continue;
+                    }
+                };
+                for name in names {
                     let rel = format!("{rel_dir}/{}", name.text);
+                    found += 1;
+                    if found > MAX_TEMPLATES {
+                        sources.refuse(
+                            TEMPLATES_DIR,
+                            Refusal::TooMany {
+                                what: "template files and folders",
+                                limit: MAX_TEMPLATES,
+                            },
+                        );
+                        stack.clear();
+                        break;
+                    }
                     let sub = if name.utf8 { root.folder(&rel)? } else { None };
                     match sub {
                         Some(Ok(_)) if depth + 1 < MAX_TEMPLATE_DEPTH => {
@@ -412,18 +452,6 @@ pub(crate) fn read_site<R: SiteRoot>(root: &R) -> Result<Option<Sources>, R::Err
                             continue;
                         }
                         _ => {}
-                    }
-                    found += 1;
-                    if found > MAX_TEMPLATES {
-                        sources.refuse(
-                            TEMPLATES_DIR,
-                            Refusal::TooMany {
-                                what: "template files",
-                                limit: MAX_TEMPLATES,
-                            },
-                        );
-                        stack.clear();
-                        break;
                     }
                     if !name.utf8 {
                         sources.refuse(rel, Refusal::NameNotUtf8);
@@ -456,7 +484,9 @@ pub(crate) fn unread_instances<R: SiteRoot>(root: &R) -> Result<Vec<String>, R::
     let Some(Ok(instances)) = root.folder(INSTANCES_DIR)? else {
         return Ok(Vec::new());
     };
+    // A folder refused for its size lists nothing here: the build reports it.
     Ok(sorted_names(root, &instances)?
+        .unwrap_or_default()
         .into_iter()
         .filter(|n| is_unread_instance_name(&n.text))
         .map(|n| format!("{INSTANCES_DIR}/{}", n.text))
@@ -511,6 +541,7 @@ impl SiteRoot for DiskRoot<'_> {
         };
         std::fs::read_dir(dir)
             .map_err(err)?
+            .take(MAX_FOLDER_ENTRIES + 1)
             .map(|e| Ok(Name::from_bytes(e.map_err(err)?.file_name().as_bytes())))
             .collect()
     }
@@ -788,6 +819,45 @@ mod tests {
                 Refusal::TooMany {
                     what: "instance files",
                     limit: MAX_INSTANCES
+                }
+            )]
+        );
+    }
+
+    #[test]
+    fn a_tree_of_empty_folders_counts_against_the_template_limit() {
+        let dir = site();
+        for i in 0..=MAX_TEMPLATES {
+            std::fs::create_dir_all(dir.path().join(format!("templates/{i}"))).unwrap();
+        }
+        let s = Sources::from_dir(dir.path()).unwrap();
+        assert_eq!(
+            refusals(&s),
+            [(
+                "templates".to_owned(),
+                Refusal::TooMany {
+                    what: "template files and folders",
+                    limit: MAX_TEMPLATES
+                }
+            )]
+        );
+    }
+
+    #[test]
+    fn a_folder_of_too_many_entries_is_refused_as_it_is_listed() {
+        let dir = site();
+        for i in 0..=MAX_FOLDER_ENTRIES {
+            std::fs::write(dir.path().join(format!("instances/{i}.txt")), "").unwrap();
+        }
+        let s = Sources::from_dir(dir.path()).unwrap();
+        assert_eq!(s.files().count(), 1, "only site.toml is read");
+        assert_eq!(
+            refusals(&s),
+            [(
+                "instances".to_owned(),
+                Refusal::TooMany {
+                    what: "entries in one folder",
+                    limit: MAX_FOLDER_ENTRIES
                 }
             )]
         );

@@ -365,6 +365,7 @@ impl<'r> SiteRoot for At<'r> {
     fn names(&self, tree: &Tree<'r>) -> Result<Vec<Name>, GitError> {
         Ok(tree
             .iter()
+            .take(crate::sources::MAX_FOLDER_ENTRIES + 1)
             .map(|e| Name::from_bytes(e.name_bytes()))
             .collect())
     }
