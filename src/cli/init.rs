@@ -145,11 +145,6 @@ fn parsed<T: std::str::FromStr<Err = String>>(
         Some(v) => match v.parse::<T>() {
             Ok(t) => Some(t),
             Err(e) => {
-                // Newtypes start their message with the code for the site loader.
-                let e = e
-                    .split_once(": ")
-                    .map_or(e.as_str(), |(_, rest)| rest)
-                    .to_owned();
                 problems.push(format!("{flag}: {e}"));
                 None
             }

@@ -18,17 +18,25 @@ use crate::sources::Sources;
 /// well, and what those values hold is redacted wherever else a message might quote it.
 /// Control characters, in a snippet or in a message quoting a value, are shown escaped.
 pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
+    render_human_styled(diags, sources, false)
+}
+
+/// As [`render_human`], coloured with ANSI escapes when `color` (for a terminal).
+pub fn render_human_styled(diags: &Diagnostics, sources: &Sources, color: bool) -> String {
     let (masked, redactor) = masked_sources(sources);
     let mut files = SimpleFiles::new();
     let mut ids = Vec::new();
+    let mut elisions = Vec::new();
     for (_, f) in sources.files() {
-        ids.push(files.add(f.path.clone(), printable(&masked[ids.len()])));
+        let (text, elided) = elide_long_runs(&printable(&masked[ids.len()]));
+        ids.push(files.add(f.path.clone(), text));
+        elisions.push(elided);
     }
     // A masked copy of a file is added on demand for each redacted diagnostic.
     let mut out = String::new();
     let config = Config::default();
     for d in diags.iter() {
-        let mut cs = to_codespan(d, &ids);
+        let mut cs = to_codespan(d, &ids, &elisions);
         if d.redact
             && let Some(label) = &d.primary
             && let Some(f) = sources.get(label.file)
@@ -39,19 +47,33 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
                     *b = b'*';
                 }
             }
-            let text = printable(&String::from_utf8_lossy(&bytes));
+            let (text, elided) = elide_long_runs(&printable(&String::from_utf8_lossy(&bytes)));
             let id = files.add(f.path.clone(), text);
-            for l in cs.labels.iter_mut() {
-                if l.file_id == ids[label.file.0] {
+            // The labels in this file point into the masked copy, through its own elisions.
+            for (l, orig) in cs
+                .labels
+                .iter_mut()
+                .zip(d.primary.iter().chain(&d.secondary))
+            {
+                if orig.file == label.file {
                     l.file_id = id;
+                    l.range = elided.map(&orig.span);
                 }
             }
         }
         // Rendering only fails on a span outside its file, which the loader never produces;
         // fall back to the bare line so nothing is lost.
-        match term::emit_into_string(&config, &files, &cs) {
-            Ok(text) => out.push_str(&text),
-            Err(_) => {
+        let rendered = if color {
+            let mut buf = term::termcolor::Ansi::new(Vec::new());
+            term::emit_to_write_style(&mut buf, &config, &files, &cs)
+                .ok()
+                .map(|()| String::from_utf8_lossy(&buf.into_inner()).into_owned())
+        } else {
+            term::emit_into_string(&config, &files, &cs).ok()
+        };
+        match rendered {
+            Some(text) => out.push_str(&text),
+            None => {
                 out.push_str(&format!(
                     "{}[{}]: {}\n",
                     severity_word(d.severity),
@@ -64,6 +86,96 @@ pub fn render_human(diags: &Diagnostics, sources: &Sources) -> String {
     // Secrets are masked in place in the snippets; what a message quotes is redacted here,
     // without touching the layout of the snippets.
     redactor.redact_known(&out)
+}
+
+/// Runs of base64-like characters (a ciphertext, a certificate line) at least this long are
+/// shortened in snippets: CB041 under a sealed value printed the whole ciphertext, kilobytes
+/// of carets that hide the line's point.
+const LONG_RUN: usize = 100;
+const KEEP_HEAD: usize = 12;
+const KEEP_TAIL: usize = 8;
+
+/// The regions of a file shortened for display, to map spans from the source into it.
+#[derive(Debug, Default)]
+struct Elisions {
+    /// (start, end) of each shortened run in the source, in order.
+    runs: Vec<(usize, usize)>,
+    /// The length of each run's replacement.
+    shown: Vec<usize>,
+}
+
+impl Elisions {
+    fn offset(&self, at: usize) -> usize {
+        let mut shift: isize = 0;
+        for ((start, end), shown) in self.runs.iter().zip(&self.shown) {
+            if at <= *start {
+                break;
+            }
+            let new_start = start.cast_signed() + shift;
+            if at < *end {
+                let into = at - start;
+                let len = end - start;
+                let mapped = if into < KEEP_HEAD {
+                    into
+                } else if len - into <= KEEP_TAIL {
+                    shown - (len - into)
+                } else {
+                    KEEP_HEAD
+                };
+                return (new_start + mapped.cast_signed()).cast_unsigned();
+            }
+            shift += shown.cast_signed() - (end - start).cast_signed();
+        }
+        (at.cast_signed() + shift).cast_unsigned()
+    }
+
+    fn map(&self, span: &std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let start = self.offset(span.start);
+        // An end at a run's end stays at the replacement's end.
+        let end = if self.runs.iter().any(|(_, e)| *e == span.end) {
+            self.offset(span.end - 1) + 1
+        } else {
+            self.offset(span.end)
+        };
+        start..end.max(start)
+    }
+}
+
+fn elide_long_runs(text: &str) -> (String, Elisions) {
+    // `*` too: a secret field's value is masked before it is shown, and stays as long.
+    let is_run =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'_' | b'-' | b'*');
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut elisions = Elisions::default();
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        if !is_run(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_run(bytes[i]) {
+            i += 1;
+        }
+        if i - start >= LONG_RUN {
+            let run = &text[start..i];
+            let shown = format!(
+                "{}…[{} characters]…{}",
+                &run[..KEEP_HEAD],
+                run.len() - KEEP_HEAD - KEEP_TAIL,
+                &run[run.len() - KEEP_TAIL..]
+            );
+            out.push_str(&text[copied..start]);
+            out.push_str(&shown);
+            copied = i;
+            elisions.runs.push((start, i));
+            elisions.shown.push(shown.len());
+        }
+    }
+    out.push_str(&text[copied..]);
+    (out, elisions)
 }
 
 /// Each file's text with its secret fields masked (same length, so spans still fit), and a
@@ -109,7 +221,7 @@ fn severity_word(s: Severity) -> &'static str {
     }
 }
 
-fn to_codespan(d: &Diagnostic, ids: &[usize]) -> CsDiagnostic<usize> {
+fn to_codespan(d: &Diagnostic, ids: &[usize], elisions: &[Elisions]) -> CsDiagnostic<usize> {
     let base = match d.severity {
         Severity::Error => CsDiagnostic::error(),
         Severity::Warning => CsDiagnostic::warning(),
@@ -117,14 +229,22 @@ fn to_codespan(d: &Diagnostic, ids: &[usize]) -> CsDiagnostic<usize> {
     let mut labels = Vec::new();
     if let Some(l) = &d.primary {
         labels.push(
-            CsLabel::new(LabelStyle::Primary, ids[l.file.0], l.span.clone())
-                .with_message(shown(&l.message)),
+            CsLabel::new(
+                LabelStyle::Primary,
+                ids[l.file.0],
+                elisions[l.file.0].map(&l.span),
+            )
+            .with_message(shown(&l.message)),
         );
     }
     for l in &d.secondary {
         labels.push(
-            CsLabel::new(LabelStyle::Secondary, ids[l.file.0], l.span.clone())
-                .with_message(shown(&l.message)),
+            CsLabel::new(
+                LabelStyle::Secondary,
+                ids[l.file.0],
+                elisions[l.file.0].map(&l.span),
+            )
+            .with_message(shown(&l.message)),
         );
     }
     let mut notes = Vec::new();
@@ -217,6 +337,59 @@ mod tests {
         assert_eq!(line.find("git.example.org"), carets.find('^'), "{out}");
         let json = render_json(&diags, &sources).to_string();
         assert!(!json.contains("hunter2"), "{json}");
+    }
+
+    #[test]
+    fn long_values_are_elided_in_snippets_and_labels_follow() {
+        use crate::diagnostics::{Diagnostic, SECRET_MISMATCH};
+        let cipher = format!("AgB{}Xw==", "q".repeat(3000));
+        let text = format!("[auth]\nclient_secret = {{ sealed = \"{cipher}\", key = \"k\" }}\n");
+        let mut sources = Sources::new();
+        let f = sources.add("instances/x.toml", text.as_str());
+        let at = text.find(&cipher).unwrap();
+        let key = text.find("\"k\"").unwrap();
+        let diags = Diagnostics::from(vec![
+            Diagnostic::new(SECRET_MISMATCH, "sealed for another namespace")
+                .at(f, at..at + cipher.len(), "this ciphertext")
+                .also(f, key..key + 3, "the key"),
+        ]);
+        let out = render_human(&diags, &sources);
+        assert!(out.len() < 1000, "{out}");
+        assert!(!out.contains("qqqq"), "{out}");
+        let line = out.lines().find(|l| l.contains("client_secret")).unwrap();
+        assert!(line.contains("characters]…"), "{out}");
+        let carets = out.lines().find(|l| l.contains("^^^")).unwrap();
+        // The carets cover the shortened run, the key's label sits under the key.
+        let run = line.find("characters]").unwrap();
+        assert!(
+            carets.find('^').unwrap() < run && carets.rfind('^').unwrap() > run,
+            "{out}"
+        );
+        let col = |l: &str, at: usize| l[..at].chars().count();
+        assert_eq!(
+            col(carets, carets.find("---").unwrap()),
+            col(line, line.find("\"k\"").unwrap()),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn elisions_map_offsets_before_inside_and_after_a_run() {
+        let text = format!("a = \"{}\" b", "x".repeat(200));
+        let (shown, e) = elide_long_runs(&text);
+        assert_eq!(
+            shown,
+            format!(
+                "a = \"{}…[180 characters]…{}\" b",
+                "x".repeat(12),
+                "x".repeat(8)
+            )
+        );
+        assert_eq!(e.offset(0), 0);
+        assert_eq!(e.offset(5), 5);
+        let after = text.find("\" b").unwrap();
+        assert_eq!(&shown[e.offset(after)..], "\" b");
+        assert_eq!(e.map(&(5..205)), 5..shown.find("\" b").unwrap());
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub struct CiliumBgp {
 pub struct CiliumPeer {
     #[schemars(with = "DnsLabel")]
     pub name: Spanned<DnsLabel>,
-    #[schemars(with = "String")]
+    #[schemars(with = "super::types::IpAddress")]
     pub ip: Spanned<IpAddr>,
     #[schemars(with = "Asn")]
     pub asn: Spanned<Asn>,

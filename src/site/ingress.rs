@@ -30,7 +30,7 @@ pub struct IngressNginx {
 pub struct NginxController {
     pub namespace: DnsLabel,
     /// LoadBalancer address of the controller's Service.
-    #[schemars(with = "String")]
+    #[schemars(with = "super::types::IpAddress")]
     pub lb_ip: Spanned<IpAddr>,
     pub replicas: u32,
 }
@@ -74,7 +74,7 @@ pub struct Gateway {
     pub namespace: Option<DnsLabel>,
     /// LoadBalancer address of the Gateway made here (passed to its Service through
     /// `spec.infrastructure.annotations`).
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<super::types::IpAddress>")]
     pub lb_ip: Option<Spanned<IpAddr>>,
     /// Attach routes to an existing Gateway instead (the cluster's; it must allow routes
     /// from the namespaces the routes are in).

@@ -59,10 +59,10 @@ pub struct InstanceMeta {
     pub dask_base_domain: Option<Hostname>,
     /// LoadBalancer address of the hub's proxy; absent: the proxy is reached through the
     /// ingress only (a ClusterIP Service).
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<super::types::IpAddress>")]
     pub proxy_ip: Option<Spanned<IpAddr>>,
     /// LoadBalancer address of the instance's Dask Traefik (Tier-2 Dask).
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<super::types::IpAddress>")]
     pub dask_ip: Option<Spanned<IpAddr>>,
 }
 

@@ -2,12 +2,13 @@
 //! missing fields become located diagnostics; every file is reported, not just the first.
 
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 use serde::de::DeserializeOwned;
 
 use super::components::{COMPONENTS, Component};
 use super::nodes::{Drive, MAX_DRIVES, MAX_GPUS, MAX_NODES, MAX_WIDTH, Node, NodeClass};
-use super::types::sealed::PLAINTEXT_MARKER;
+use super::structure;
 use super::{Instance, InstanceFile, Site, SiteFile};
 use crate::diagnostics::{self as diag, Code, Diagnostic, Diagnostics};
 use crate::sources::{FileId, INSTANCES_DIR, SITE_FILE, Sources};
@@ -30,11 +31,12 @@ pub fn load_with(sources: &Sources, registry: &'static [Component]) -> (Option<S
         return (None, diags);
     };
     refused(sources, &mut diags);
-    let spec = parse_file::<SiteFile>(sources, site_id, &mut diags);
+    let spec = parse_file::<SiteFile>(sources, site_id, &SITE_SCHEMA, &mut diags);
     let mut instances = Vec::new();
     for (id, f) in sources.files() {
         if f.path.starts_with(&format!("{INSTANCES_DIR}/"))
-            && let Some(spec) = parse_file::<InstanceFile>(sources, id, &mut diags)
+            && let Some(spec) =
+                parse_file::<InstanceFile>(sources, id, &INSTANCE_SCHEMA, &mut diags)
         {
             instances.push(Instance {
                 file: id,
@@ -96,6 +98,7 @@ fn refused(sources: &Sources, diags: &mut Diagnostics) {
 fn parse_file<T: DeserializeOwned>(
     sources: &Sources,
     id: FileId,
+    schema: &serde_json::Value,
     diags: &mut Diagnostics,
 ) -> Option<T> {
     let file = sources.get(id)?;
@@ -117,91 +120,122 @@ fn parse_file<T: DeserializeOwned>(
         );
         return None;
     }
-    // Syntax first, so a syntax error is never reported as a type error.
-    if let Err(e) = file.text.parse::<toml::Table>() {
-        let span = e.span().unwrap_or(0..0);
-        let msg = first_line(e.message());
-        let d = if msg == "duplicate key" {
-            // The crate names neither the key nor the first definition; the span is the key.
-            let key = file.text.get(span.clone()).unwrap_or("").trim();
-            Diagnostic::new(
-                diag::TOML_SYNTAX,
-                format!("invalid TOML: duplicate key `{key}`"),
-            )
-            .at(id, span, "defined again here")
-            .help("a key, and a [table] header, may appear once per table; remove or merge the repeated one")
-        } else {
-            Diagnostic::new(diag::TOML_SYNTAX, format!("invalid TOML: {msg}"))
-                .at(id, span, "here")
-                .help(Code::info(diag::TOML_SYNTAX).fix)
-        };
-        diags.push(d);
+    // Syntax first (every syntax error of the file, as the parser recovers), so that a
+    // syntax error is never reported as a type error; then the structural pass, which
+    // reports every unknown key, wrong type and bad value; serde reads only what passed.
+    let (root, errors) = toml::de::DeTable::parse_recoverable(&file.text);
+    if !errors.is_empty() {
+        diags.extend(syntax_errors(id, &file.text, &errors, schema));
+        return None;
+    }
+    let found = structure::check(id, &file.text, root.get_ref(), schema);
+    if !found.is_empty() {
+        diags.extend(found);
         return None;
     }
     match toml::from_str::<T>(&file.text) {
         Ok(v) => Some(v),
         Err(e) => {
-            diags.push(type_error(id, &file.text, &e));
+            diags.push(type_error(id, &e));
             None
         }
     }
 }
 
-/// Maps a serde error from the toml crate to a coded diagnostic. Newtypes put their code at
-/// the start of the message (`CB035: …`); the rest is classified by serde's wording.
-fn type_error(id: FileId, text: &str, e: &toml::de::Error) -> Diagnostic {
-    let span = e.span().unwrap_or(0..0);
-    let msg = first_line(e.message());
-    // std's address parser says only "invalid IP address syntax": name the value.
-    if msg == "invalid IP address syntax" {
-        let value = text.get(span.clone()).unwrap_or("").trim();
-        return Diagnostic::new(
-            diag::INVALID_VALUE,
-            format!("{value} is not an IP address; expected IPv4 such as `192.0.2.10` or IPv6 such as `2001:db8::10`"),
-        )
-        .at(id, span, "here")
-        .help(diag::INVALID_VALUE.info().fix);
-    }
-    if let Some(rest) = msg.strip_prefix(PLAINTEXT_MARKER) {
-        return Diagnostic::new(diag::PLAINTEXT_SECRET, rest)
-            .at(id, span, "plaintext here (masked)")
-            .help(diag::PLAINTEXT_SECRET.info().fix)
-            .redacted();
-    }
-    if let Some((code, rest)) = coded(msg) {
-        return Diagnostic::new(code, rest)
-            .at(id, span, "here")
-            .help(code.info().fix);
-    }
-    let (code, label) = if msg.starts_with("unknown field") || msg.starts_with("unknown variant") {
-        (
-            if msg.starts_with("unknown field") {
-                diag::UNKNOWN_KEY
-            } else {
-                diag::INVALID_VALUE
-            },
-            "not known here",
-        )
-    } else if msg.starts_with("missing field") {
-        // The toml crate gives the table's span, or an empty one for the top level.
-        let label = if span.is_empty() {
-            "at the top level of this file"
-        } else {
-            "in this table"
-        };
-        (diag::MISSING_FIELD, label)
-    } else {
-        (diag::INVALID_VALUE, "here")
+/// The parser's syntax errors, in file order. A repeated `[table]` header gets the fix the
+/// schema points to: `[[table]]` when the table is a list, else merging the two; the keys
+/// under a repeated header, which the parser also reports as repeated, are left out.
+fn syntax_errors(
+    id: FileId,
+    text: &str,
+    errors: &[toml::de::Error],
+    schema: &serde_json::Value,
+) -> Vec<Diagnostic> {
+    let mut errors: Vec<_> = errors.iter().collect();
+    errors.sort_by_key(|e| e.span().map_or(0, |s| s.start));
+    let line_of = |at: usize| {
+        let start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        (start, text[start..end].trim())
     };
-    Diagnostic::new(code, msg)
-        .at(id, span, label)
-        .help(code.info().fix)
+    let mut out = Vec::new();
+    // The line start of the last repeated header, while its body runs.
+    let mut repeated_header: Option<usize> = None;
+    for e in errors {
+        let span = e.span().unwrap_or(0..0);
+        let msg = first_line(e.message());
+        if msg != "duplicate key" {
+            out.push(
+                Diagnostic::new(diag::TOML_SYNTAX, format!("invalid TOML: {msg}"))
+                    .at(id, span, "here")
+                    .help(Code::info(diag::TOML_SYNTAX).fix),
+            );
+            continue;
+        }
+        let key = text.get(span.clone()).unwrap_or("").trim();
+        let (line_start, line) = line_of(span.start);
+        let header = line
+            .strip_prefix('[')
+            .filter(|l| !l.starts_with('['))
+            .and_then(|l| l.split(']').next())
+            .map(|h| h.split('.').map(str::trim).collect::<Vec<_>>().join("."));
+        if let Some(name) = header {
+            repeated_header = Some(line_start);
+            let path: Vec<&str> = name.split('.').collect();
+            let list = structure::schema_at(schema, &path).is_some_and(structure::is_list);
+            let d = if list {
+                Diagnostic::new(
+                    diag::TOML_SYNTAX,
+                    format!("`[{name}]` appears twice, but `{name}` is a list of tables"),
+                )
+                .at(id, span, "a second single table")
+                .help(format!(
+                    "write each entry's header as `[[{name}]]`: each `[[{name}]]` starts one more entry of the list"
+                ))
+            } else {
+                Diagnostic::new(
+                    diag::TOML_SYNTAX,
+                    format!("the table `[{name}]` is defined twice"),
+                )
+                .at(id, span, "defined again here")
+                .help(format!(
+                    "a table appears once: merge the keys of both `[{name}]` sections into one"
+                ))
+            };
+            out.push(d);
+            continue;
+        }
+        let in_repeated_body = repeated_header.is_some_and(|h| {
+            h < line_start
+                && !text[h..line_start]
+                    .lines()
+                    .skip(1)
+                    .any(|l| l.trim_start().starts_with('['))
+        });
+        if in_repeated_body {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                diag::TOML_SYNTAX,
+                format!("invalid TOML: duplicate key `{key}`"),
+            )
+            .at(id, span, "defined again here")
+            .help("a key may appear once per table; remove or merge the repeated one"),
+        );
+    }
+    out
 }
 
-fn coded(msg: &str) -> Option<(Code, &str)> {
-    let (head, rest) = msg.split_once(": ")?;
-    let info = Code::lookup(head)?;
-    Some((info.code, rest))
+/// A serde error in a file the structural pass found nothing in: the two disagree, which the
+/// agreement test in this file guards against. The value's span is masked (it may be a
+/// secret field that the walk did not recognise) and the message is serde's.
+fn type_error(id: FileId, e: &toml::de::Error) -> Diagnostic {
+    let span = e.span().unwrap_or(0..0);
+    Diagnostic::new(diag::INVALID_VALUE, first_line(e.message()))
+        .at(id, span, "here (masked)")
+        .help(diag::INVALID_VALUE.info().fix)
+        .redacted()
 }
 
 fn first_line(s: &str) -> &str {
@@ -489,6 +523,10 @@ fn offset_ip(ip: IpAddr, by: u32) -> Option<IpAddr> {
             .map(|n| IpAddr::V6(n.into())),
     }
 }
+
+/// The schemas the structural pass walks, made once per process.
+static SITE_SCHEMA: LazyLock<serde_json::Value> = LazyLock::new(site_schema);
+static INSTANCE_SCHEMA: LazyLock<serde_json::Value> = LazyLock::new(instance_schema);
 
 /// JSON Schema of `site.toml`, generated from the types (written to schemas/ by `casa-build
 /// schema`, checked fresh by a test).

@@ -19,6 +19,7 @@ pub mod pool;
 pub mod secrets;
 mod session;
 mod storage;
+mod structure;
 mod tenant;
 pub mod types;
 
@@ -144,8 +145,9 @@ pub struct GitOps {
     pub branch: String,
     /// Path of the generated tree inside the repository (the `out/` folder).
     pub path: String,
-    /// Reconcile interval, a Go duration such as `10m`.
-    pub interval: String,
+    /// Reconcile interval of the GitRepository and every Kustomization: a Go duration with
+    /// the units ms, s, m, h, such as `10m`.
+    pub interval: types::FluxInterval,
     /// The deploy-key Secret `flux bootstrap` created (never sealed: it exists before the
     /// sealed-secrets controller does).
     pub secret: Option<String>,
@@ -179,7 +181,7 @@ pub struct Chart {
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ControlPlane {
-    #[schemars(with = "String")]
+    #[schemars(with = "types::IpAddress")]
     pub vip: Spanned<std::net::IpAddr>,
     /// HAProxy frontend port (must differ from 6443 when HAProxy runs on the masters).
     pub port: u16,

@@ -75,7 +75,7 @@ pub struct Bgp {
 pub struct BgpPeer {
     #[schemars(with = "DnsLabel")]
     pub name: Spanned<DnsLabel>,
-    #[schemars(with = "String")]
+    #[schemars(with = "super::types::IpAddress")]
     pub ip: Spanned<IpAddr>,
     #[schemars(with = "Asn")]
     pub asn: Spanned<Asn>,
@@ -123,7 +123,7 @@ pub struct LbPool {
 #[serde(deny_unknown_fields)]
 pub struct MetalLbPeer {
     pub name: DnsLabel,
-    #[schemars(with = "String")]
+    #[schemars(with = "super::types::IpAddress")]
     pub ip: Spanned<IpAddr>,
     #[schemars(with = "Asn")]
     pub asn: Spanned<Asn>,

@@ -135,7 +135,7 @@ pub struct NodeRange {
     pub width: Option<Spanned<usize>>,
     /// Address of the first node; the others follow consecutively. Optional: addresses are
     /// only checked against the cluster's ranges (a tenant may not know them).
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<super::types::IpAddress>")]
     pub first_ip: Option<Spanned<IpAddr>>,
     #[schemars(with = "Option<String>")]
     pub class: Option<Spanned<String>>,
@@ -162,7 +162,7 @@ pub struct NodeSpec {
     #[schemars(with = "DnsSubdomain")]
     pub name: Spanned<DnsSubdomain>,
     /// Optional: only checked against the cluster's ranges.
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<super::types::IpAddress>")]
     pub ip: Option<Spanned<IpAddr>>,
     #[schemars(with = "Option<String>")]
     pub class: Option<Spanned<String>>,

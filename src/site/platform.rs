@@ -17,7 +17,7 @@ use super::{Site, Spanned};
 pub struct Traefik {
     pub namespace: DnsLabel,
     /// LoadBalancer address, from a MetalLB pool.
-    #[schemars(with = "String")]
+    #[schemars(with = "super::types::IpAddress")]
     pub lb_ip: Spanned<IpAddr>,
     pub replicas: u32,
     pub tls: Tls,
@@ -234,7 +234,7 @@ pub struct Triton {
     #[serde(default)]
     pub load_models: Vec<String>,
     /// gRPC LoadBalancer address and DNS name.
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<super::types::IpAddress>")]
     pub lb_ip: Option<Spanned<IpAddr>>,
     pub hostname: Option<Hostname>,
     /// S3 keys of the bucket owner (sealed for this namespace).

@@ -136,3 +136,38 @@ fn explain_refuses_an_unknown_code() {
         .run();
     assert_ne!(run.code, 0);
 }
+
+/// Three mistakes in one file are three errors in one run, each at its line with its fix:
+/// a misspelt key, a quoted number, and `[profile]` where `[[profile]]` belongs.
+#[test]
+fn three_mistakes_in_one_file_are_three_errors_in_one_run() {
+    let cli = Cli::new().arg("check").site(SMALL_SITE);
+    let hub = cli.site_dir().join("instances/physics-hub.toml");
+    let text = std::fs::read_to_string(&hub).expect("hub");
+    let text = text
+        .replace("home = {", "hom = {")
+        .replace("uid = 1000", "uid = \"1000\"")
+        .replace("[[profile]]", "[profile]");
+    std::fs::write(&hub, text).expect("write");
+    let run = cli
+        .code(2)
+        .site_unchanged()
+        .stderr_has("error[CB002]: unknown key `hom` in [singleuser]")
+        .stderr_has("instances/physics-hub.toml:23:1")
+        .stderr_has("help: did you mean `home`?")
+        .stderr_has("error[CB003]: `uid` takes a whole number, not a string `\"1000\"`")
+        .stderr_has("instances/physics-hub.toml:21:7")
+        .stderr_has("help: remove the quotes: `uid = 1000`")
+        .stderr_has(
+            "error[CB003]: `profile` is a list of tables, but `[profile]` makes a single table",
+        )
+        .stderr_has("instances/physics-hub.toml:28:1")
+        .stderr_has("help: write the header as `[[profile]]`")
+        .stderr_has("3 error(s), 0 warning(s)")
+        .run();
+    assert!(
+        !run.stderr.contains("expected"),
+        "serde's wording: {}",
+        run.stderr
+    );
+}

@@ -31,7 +31,7 @@ macro_rules! name_type {
                 if check(s) {
                     Ok(Self(s.to_owned()))
                 } else {
-                    Err(format!(concat!("CB035: `{}` is not ", $what), s))
+                    Err(format!(concat!("`{}` is not ", $what), s.escape_debug()))
                 }
             }
         }
