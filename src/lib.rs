@@ -35,3 +35,9 @@ pub mod sources;
 pub mod tree;
 pub mod validate;
 pub mod worktree;
+
+/// The version of every JSON form a command prints (`-o json`: check, build, secrets list,
+/// explain, diff --base, diff --live, and the diagnostics of a failed run), all described in
+/// the README's "JSON output". Raised when a field changes meaning or goes away; a new
+/// field does not raise it.
+pub const JSON_SCHEMA_VERSION: u32 = 1;

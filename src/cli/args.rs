@@ -12,8 +12,20 @@ use clap::{Parser, Subcommand, ValueEnum};
     after_help = super::EXIT_CODES
 )]
 pub struct Args {
+    /// Colour in diagnostics and diffs: auto (on a terminal, unless NO_COLOR is set),
+    /// always, never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// When to colour output, as `ls --color` and cargo take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,6 +53,9 @@ pub struct SchemaArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compile the site into out/: rendered, schema-checked, sealed, written atomically
+    #[command(
+        after_help = "Examples:\n  casa-build build\n  casa-build build --check        # in CI: exit 1 when out/ is stale\n  casa-build build -o json --site ../flatiron"
+    )]
     Build {
         #[command(flatten)]
         site: SiteArgs,
@@ -52,24 +67,35 @@ pub enum Command {
         /// Write nothing; exit 1 when out/ is not what the sources produce
         #[arg(long)]
         check: bool,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
+        /// Output format, as kubectl's -o: text, or json (one object, README "JSON output")
+        #[arg(short = 'o', long = "output", visible_alias = "format", value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
         format: Format,
     },
     /// Validate the site (the Kubernetes release against the schemas too) and print a summary
+    #[command(
+        after_help = "Examples:\n  casa-build check\n  casa-build check -o json | jq .summary\n  casa-build check --site ../flatiron --color never"
+    )]
     Check {
         #[command(flatten)]
         site: SiteArgs,
         #[command(flatten)]
         schemas: SchemaArgs,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
+        /// Output format, as kubectl's -o: text, or json (one object, README "JSON output")
+        #[arg(short = 'o', long = "output", visible_alias = "format", value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
         format: Format,
     },
     /// List every secret the site needs, with its status
+    #[command(
+        after_help = "Examples:\n  casa-build secrets list\n  casa-build secrets list -o json | jq -r '.secrets[] | select(.status != \"sealed\") | .location'"
+    )]
     Secrets {
         #[command(subcommand)]
         command: SecretsCommand,
     },
     /// Seal a value read from standard input into the site, in place
+    #[command(
+        after_help = "Examples:\n  casa-build secrets list\n  casa-build seal 'instances/cms-prod.toml#auth.client_secret' < secret.txt"
+    )]
     Seal {
         #[command(flatten)]
         site: SiteArgs,
@@ -82,15 +108,39 @@ pub enum Command {
         /// Where the secret goes, as `secrets list` prints it (e.g. instances/cms-prod.toml#auth.client_secret)
         location: String,
     },
-    /// Explain a diagnostic code (e.g. CB012)
-    Explain { code: String },
+    /// Explain a diagnostic code (e.g. CB012); without one, list every code
+    #[command(
+        after_help = "Examples:\n  casa-build explain CB012\n  casa-build explain            # every code, one line each\n  casa-build explain -o json     # every code with what, why and fix"
+    )]
+    Explain {
+        code: Option<String>,
+        #[arg(short = 'o', long = "output", visible_alias = "format", value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+        format: Format,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Examples:\n  casa-build completions bash > /etc/bash_completion.d/casa-build\n  casa-build completions zsh > \"${fpath[1]}/_casa-build\"\n  casa-build completions fish > ~/.config/fish/completions/casa-build.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) of casa-build
+    #[command(
+        after_help = "Examples:\n  casa-build man > /usr/local/share/man/man1/casa-build.1\n  casa-build man | man -l -"
+    )]
+    Man,
     /// Write the JSON Schemas of site.toml and instance files
+    #[command(after_help = "Examples:\n  casa-build schema --out schemas")]
     Schema {
         /// Folder to write site.schema.json and instance.schema.json into
         #[arg(long, default_value = "schemas")]
         out: PathBuf,
     },
     /// Show which Kubernetes objects a change adds, removes, changes or renames
+    #[command(
+        after_help = "Examples:\n  casa-build diff --base main\n  casa-build diff --base origin/main -o markdown --out-file diff.md > comment.md\n  casa-build diff --live --timeout 2m -o json"
+    )]
     Diff {
         #[command(flatten)]
         site: SiteArgs,
@@ -102,18 +152,19 @@ pub enum Command {
         head: Option<String>,
         #[command(flatten)]
         schemas: SchemaArgs,
-        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        /// Output format, as kubectl's -o: text, markdown (a pull-request comment) or json
+        #[arg(short = 'o', long = "output", visible_alias = "format", value_enum, default_value_t = DiffFormat::Text, value_name = "FORMAT")]
         format: DiffFormat,
-        /// Also write the full report here (markdown on standard output is capped)
-        #[arg(long, value_name = "FILE")]
-        output: Option<PathBuf>,
+        /// Also write the full report to this file (markdown on standard output is capped)
+        #[arg(long = "out-file", value_name = "FILE")]
+        out_file: Option<PathBuf>,
         /// Exit 2 instead of 1 when the danger review finds something the change destroys
         /// (a removed Namespace, claim or instance, an immutable field, moved OSDs, ...)
         #[arg(long, value_enum, value_name = "WHAT")]
         fail_on: Option<FailOn>,
         /// Compare with the live cluster instead of a git revision (exit 1 on drift,
         /// missing objects or orphans, 3 when the cluster cannot answer)
-        #[arg(long, conflicts_with_all = ["base", "head", "output"])]
+        #[arg(long, conflicts_with_all = ["base", "head", "out_file"])]
         live: bool,
         /// With --live: the kubeconfig (default: KUBECONFIG, ~/.kube/config, in-cluster)
         #[arg(long, value_name = "FILE", conflicts_with = "base")]
@@ -140,6 +191,9 @@ pub enum Command {
     },
     /// Start a new site in DIR from a few answers (flags, or questions on a terminal): its
     /// site.toml, schemas, README and CI workflow; then check and build it
+    #[command(
+        after_help = "Examples:\n  casa-build init my-site\n  casa-build init my-site --name lab --domain lab.example.org --kubernetes-version 1.33 --components traefik,dex --cert kubeseal.pem"
+    )]
     Init {
         /// The folder of the new site (created; must be empty if it exists)
         dir: PathBuf,
@@ -178,6 +232,9 @@ pub enum Command {
     },
     /// Commit the staged (or given) source changes together with the out/ they build, with
     /// `git commit` (the repository's hooks, signing and identity apply)
+    #[command(
+        after_help = "Examples:\n  casa-build commit -m 'More storage for cms-prod'   # the staged changes and out/\n  casa-build commit -a\n  casa-build commit instances/cms-prod.toml"
+    )]
     Commit {
         #[command(flatten)]
         site: SiteArgs,
@@ -229,7 +286,11 @@ impl Command {
             | Command::Secrets {
                 command: SecretsCommand::List { site, .. },
             } => site,
-            Command::Explain { .. } | Command::Schema { .. } | Command::Init { .. } => return None,
+            Command::Explain { .. }
+            | Command::Schema { .. }
+            | Command::Init { .. }
+            | Command::Completions { .. }
+            | Command::Man => return None,
         };
         Some(site.site.as_deref())
     }
@@ -240,14 +301,12 @@ impl Command {
         match self {
             Command::Build { format, .. }
             | Command::Check { format, .. }
+            | Command::Explain { format, .. }
             | Command::Secrets {
                 command: SecretsCommand::List { format, .. },
             } => *format,
-            // `diff --live` prints its diagnostics as JSON when asked; `diff --base` keeps its
-            // JSON output for the array of changes.
             Command::Diff {
                 format: DiffFormat::Json,
-                live: true,
                 ..
             } => Format::Json,
             _ => Format::Text,
@@ -276,7 +335,8 @@ pub enum SecretsCommand {
     List {
         #[command(flatten)]
         site: SiteArgs,
-        #[arg(long, value_enum, default_value_t = Format::Text)]
+        /// Output format, as kubectl's -o: text, or json (one object, README "JSON output")
+        #[arg(short = 'o', long = "output", visible_alias = "format", value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
         format: Format,
     },
 }

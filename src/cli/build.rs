@@ -50,12 +50,40 @@ pub(crate) fn run(
     if warnings.has_errors() {
         return stopped(&warnings, &sources, format);
     }
-    if !warnings.is_empty() {
+    let json = format == Format::Json;
+    // As JSON the warnings go into the one result object, printed last.
+    if !warnings.is_empty() && !json {
         print_diagnostics(&warnings, &sources, format)?;
     }
     let mut stdout = stdout();
     if check {
         let drift = crate::emit::compare(&built.tree, &out)?;
+        if json {
+            let list = |paths: &[String]| -> Vec<String> {
+                paths
+                    .iter()
+                    .map(|p| out.join(p).display().to_string())
+                    .collect()
+            };
+            drop(stdout);
+            super::print_json(
+                &warnings,
+                &sources,
+                serde_json::json!({
+                    "out": out.display().to_string(),
+                    "up_to_date": drift.is_empty(),
+                    "files": built.tree.files.len(),
+                    "missing": list(&drift.missing),
+                    "stale": list(&drift.stale),
+                    "extra": list(&drift.extra),
+                }),
+            )?;
+            return Ok(if drift.is_empty() {
+                Outcome::Ok
+            } else {
+                Outcome::Differences
+            });
+        }
         if drift.is_empty() {
             writeln!(
                 stdout,
@@ -82,6 +110,21 @@ pub(crate) fn run(
         return Ok(Outcome::Differences);
     }
     let changed = crate::emit::write(&built.tree, &out)?;
+    if json {
+        drop(stdout);
+        super::print_json(
+            &warnings,
+            &sources,
+            serde_json::json!({
+                "out": out.display().to_string(),
+                "written": changed,
+                "objects": built.manifests.len(),
+                "files": built.tree.files.len(),
+                "units": built.units.len(),
+            }),
+        )?;
+        return Ok(Outcome::Ok);
+    }
     writeln!(
         stdout,
         "{} {} objects in {} files under {} ({} units)",

@@ -77,16 +77,72 @@ pub(crate) fn run(
     format: Format,
 ) -> anyhow::Result<Outcome> {
     let (sources, site, diags) = load_and_validate(dir, schemas)?;
-    print_diagnostics(&diags, &sources, format)?;
-    match site {
-        Some(site) if !diags.has_errors() => {
-            if format == Format::Text {
-                stdout().write_all(summary(&site).as_bytes())?;
-            }
-            Ok(Outcome::Ok)
+    let valid = site.as_ref().filter(|_| !diags.has_errors());
+    if format == Format::Json {
+        let fields = serde_json::json!({
+            "valid": valid.is_some(),
+            "summary": valid.map(summary_json),
+        });
+        super::print_json(&diags, &sources, fields)?;
+    } else {
+        print_diagnostics(&diags, &sources, format)?;
+        if let Some(site) = valid {
+            stdout().write_all(summary(site).as_bytes())?;
         }
-        _ => Ok(Outcome::of_errors(&diags)),
     }
+    Ok(match valid {
+        Some(_) => Outcome::Ok,
+        None => Outcome::of_errors(&diags),
+    })
+}
+
+/// The summary of a valid site as data: what `summary` prints, for `check -o json`.
+pub fn summary_json(site: &Site) -> serde_json::Value {
+    let roles: serde_json::Map<String, serde_json::Value> = Role::ALL
+        .iter()
+        .map(|r| (r.as_str().to_owned(), site.nodes_with(*r).count().into()))
+        .collect();
+    let ceph = site.spec.ceph.as_ref().map(|ceph| {
+        let (raw, usable) = site.ceph_capacity();
+        serde_json::json!({
+            "osds": site.osd_count(),
+            "hosts": site.osd_plan().len(),
+            "osds_per_device": ceph.osds_per_device.get_ref(),
+            // Whole bytes: the sums of drive sizes are integers held as f64.
+            "raw_bytes": raw.round() as u64,
+            "usable_bytes": usable.round() as u64,
+            "replicas": ceph.block_pool.replicas.get_ref(),
+        })
+    });
+    let mut gpus: BTreeMap<String, u32> = BTreeMap::new();
+    for n in &site.nodes {
+        for g in &n.gpus {
+            *gpus.entry(g.model.get_ref().to_string()).or_default() += g.count;
+        }
+    }
+    let instances: Vec<_> = site
+        .instances
+        .iter()
+        .map(|i| {
+            let m = &i.spec.instance;
+            serde_json::json!({
+                "name": m.name.get_ref().to_string(),
+                "host": m.host.get_ref().to_string(),
+                "namespace": m.namespace.get_ref().to_string(),
+                "suspended": m.suspend,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "site": site.name(),
+        "domain": site.spec.site.domain.to_string(),
+        "nodes": site.nodes.len(),
+        "roles": roles,
+        "cores": site.nodes.iter().map(|n| u64::from(n.cores)).sum::<u64>(),
+        "ceph": ceph,
+        "gpus": gpus,
+        "instances": instances,
+    })
 }
 
 /// The short summary printed for a valid site.
@@ -155,17 +211,51 @@ pub fn summary(site: &Site) -> String {
     s
 }
 
-pub(crate) fn explain(code: &str) -> anyhow::Result<Outcome> {
+pub(crate) fn explain(code: Option<&str>, format: Format) -> anyhow::Result<Outcome> {
+    let json = |info: &crate::diagnostics::CodeInfo| {
+        serde_json::json!({
+            "code": info.code.0,
+            "name": info.name,
+            "severity": info.severity,
+            "what": info.summary,
+            "why": info.why,
+            "fix": info.fix,
+        })
+    };
+    let Some(code) = code else {
+        // Every code: one line each, or all of them as data.
+        let codes = crate::diagnostics::CODES;
+        if format == Format::Json {
+            let list: Vec<_> = codes.iter().map(json).collect();
+            super::print_json(
+                &Diagnostics::new(),
+                &Sources::new(),
+                serde_json::json!({ "codes": list }),
+            )?;
+        } else {
+            let mut out = String::new();
+            for c in codes {
+                let _ = writeln!(out, "{}  {:<28} {}", c.code, c.name, c.summary);
+            }
+            out.push_str("\n`casa-build explain CODE` says why and how to fix it.\n");
+            stdout().write_all(out.as_bytes())?;
+        }
+        return Ok(Outcome::Ok);
+    };
     let Some(info) = Code::lookup(code) else {
         let codes: Vec<_> = crate::diagnostics::CODES.iter().map(|c| c.code.0).collect();
         writeln!(
             stderr(),
-            "error: no diagnostic code {code}\n  = help: the codes are {}",
+            "error: no diagnostic code {code}\n  = help: the codes are {} (`casa-build explain` lists them)",
             codes.join(", ")
         )?;
         // A code that does not exist is a bad argument, not a bad site.
         return Ok(Outcome::Usage);
     };
+    if format == Format::Json {
+        super::print_json(&Diagnostics::new(), &Sources::new(), json(info))?;
+        return Ok(Outcome::Ok);
+    }
     let sev = match info.severity {
         crate::diagnostics::Severity::Error => "error",
         crate::diagnostics::Severity::Warning => "warning",

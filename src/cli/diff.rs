@@ -24,7 +24,7 @@ pub(crate) struct Options<'a> {
     pub head: Option<&'a str>,
     pub schemas: &'a [SchemaLocation],
     pub format: DiffFormat,
-    pub output: Option<&'a Path>,
+    pub out_file: Option<&'a Path>,
     pub fail_on: Option<FailOn>,
 }
 
@@ -109,13 +109,18 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
             Facility::of(&head.site, &head.manifests),
         )),
     };
-    let output_name = o.output.map(|p| p.display().to_string());
+    let output_name = o.out_file.map(|p| p.display().to_string());
     let (shown, full) = match o.format {
         // What people read has its control characters escaped (a value of an object may
         // hold one; YAML quotes it, but a report is not only YAML).
         DiffFormat::Text => {
             let t = escape_controls(&report::text(&report)).into_owned();
-            (t.clone(), t)
+            let shown = if super::color(super::Stream::Stdout) {
+                super::paint_diff(&t)
+            } else {
+                t.clone()
+            };
+            (shown, t)
         }
         DiffFormat::Json => {
             let j = serde_json::to_string_pretty(&report::json(&report))? + "\n";
@@ -138,7 +143,7 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
     {
         writeln!(stderr(), "warning: {}", stale.message())?;
     }
-    if let Some(path) = o.output {
+    if let Some(path) = o.out_file {
         write_output(path, &full)?;
     }
     // A stale out/ alone is not a change of objects: `build --check` is the gate for that,
@@ -222,7 +227,7 @@ fn print_invalid(
             .join(" and ");
         let shown = report::markdown_invalid(&labels, &all, MARKDOWN_CAP);
         stdout().write_all(shown.as_bytes())?;
-        if let Some(path) = o.output {
+        if let Some(path) = o.out_file {
             write_output(path, &report::markdown_invalid(&labels, &all, usize::MAX))?;
         }
     }

@@ -66,7 +66,13 @@ pub(crate) fn run(args: LiveArgs<'_>) -> anyhow::Result<Outcome> {
         DiffFormat::Markdown => Form::Markdown,
         DiffFormat::Json => Form::Json,
     };
-    stdout().write_all(report.render(form).as_bytes())?;
+    let rendered = report.render(form);
+    let rendered = if form == Form::Text && super::color(super::Stream::Stdout) {
+        super::paint_diff(&rendered)
+    } else {
+        rendered
+    };
+    stdout().write_all(rendered.as_bytes())?;
     let errors = report.errors();
     if errors > 0 {
         anyhow::bail!(

@@ -17,8 +17,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Args, Command, DiffFormat, FailOn, Format, InitComponent, SecretsCommand};
-pub(crate) use output::{stderr, stdout};
+pub use args::{
+    Args, ColorChoice, Command, DiffFormat, FailOn, Format, InitComponent, SecretsCommand,
+};
+pub(crate) use output::{Stream, color, paint_diff, stderr, stdout};
 
 use crate::check::{Origin, SchemaLocation};
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
@@ -118,6 +120,7 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    output::set_color(args.color);
     // Every command but `explain` and `schema` reads a site: find it first, the same way
     // for all of them.
     let site = match args.command.site() {
@@ -159,14 +162,28 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             location,
             ..
         } => seal::seal(site, cert.as_deref(), scope.as_deref(), &location),
-        Command::Explain { code } => check::explain(&code),
+        Command::Explain { code, format } => check::explain(code.as_deref(), format),
+        Command::Completions { shell } => {
+            let mut cmd = <Args as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "casa-build", &mut out);
+            stdout().write_all(&out)?;
+            Ok(Outcome::Ok)
+        }
+        Command::Man => {
+            let cmd = <Args as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            stdout().write_all(&out)?;
+            Ok(Outcome::Ok)
+        }
         Command::Schema { out } => check::write_schemas(&out),
         Command::Diff {
             base,
             head,
             schemas,
             format,
-            output,
+            out_file,
             fail_on,
             live,
             kubeconfig,
@@ -184,7 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                     head: head.as_deref(),
                     schemas: &schemas,
                     format,
-                    output: output.as_deref(),
+                    out_file: out_file.as_deref(),
                     fail_on,
                 }),
                 None if live => live::run(live::LiveArgs {
@@ -320,7 +337,8 @@ pub(crate) fn print_diagnostics(
 ) -> anyhow::Result<()> {
     match format {
         Format::Text => {
-            let text = crate::diagnostics::render_human(diags, sources);
+            let text =
+                crate::diagnostics::render_human_styled(diags, sources, color(Stream::Stderr));
             let mut err = stderr();
             err.write_all(text.as_bytes())?;
             if diags.errors() > 0 || diags.warnings() > 0 {
@@ -332,11 +350,31 @@ pub(crate) fn print_diagnostics(
                 )?;
             }
         }
-        Format::Json => {
-            let json = crate::diagnostics::render_json(diags, sources);
-            writeln!(stdout(), "{}", serde_json::to_string_pretty(&json)?)?;
-        }
+        Format::Json => print_json(diags, sources, serde_json::json!({}))?,
     }
+    Ok(())
+}
+
+/// Prints a command's result as one JSON object on standard output: `schema_version`, the
+/// command's own `fields`, and its diagnostics with their counts (README "JSON output").
+pub(crate) fn print_json(
+    diags: &Diagnostics,
+    sources: &Sources,
+    fields: serde_json::Value,
+) -> anyhow::Result<()> {
+    let mut object = serde_json::Map::new();
+    object.insert("schema_version".into(), crate::JSON_SCHEMA_VERSION.into());
+    if let serde_json::Value::Object(f) = fields {
+        object.extend(f);
+    }
+    object.insert(
+        "diagnostics".into(),
+        crate::diagnostics::render_json(diags, sources),
+    );
+    object.insert("errors".into(), diags.errors().into());
+    object.insert("warnings".into(), diags.warnings().into());
+    let text = serde_json::to_string_pretty(&serde_json::Value::Object(object))?;
+    writeln!(stdout(), "{text}")?;
     Ok(())
 }
 

@@ -53,7 +53,13 @@ pub(crate) fn list(dir: &Path, format: Format) -> anyhow::Result<Outcome> {
                     })
                 })
                 .collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&items)?)?;
+            drop(out);
+            super::print_json(
+                &crate::diagnostics::Diagnostics::new(),
+                &sources,
+                serde_json::json!({ "secrets": items }),
+            )?;
+            return Ok(Outcome::Ok);
         }
         Format::Text => {
             let w = slots.iter().map(|s| s.location.len()).max().unwrap_or(0);

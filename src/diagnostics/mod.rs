@@ -7,7 +7,7 @@ mod render;
 use std::ops::Range;
 
 pub use code::*;
-pub use render::{render_human, render_json};
+pub use render::{render_human, render_human_styled, render_json};
 
 use crate::sources::{FileId, Sources};
 

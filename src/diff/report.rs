@@ -15,7 +15,7 @@ use crate::manifest::Layer;
 
 /// The version of the JSON form of `diff --base`; bumped when a field changes meaning or
 /// goes away.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = crate::JSON_SCHEMA_VERSION;
 
 /// GitHub refuses comments over 65,536 characters; the cap leaves room for what a CI job
 /// adds around the report (a marker, a link to the full report).
@@ -523,7 +523,7 @@ fn note(
     );
     let end = match full {
         Some(f) => format!(" The full report is in {}.\n", code(f)),
-        None => " Run `casa-build diff` with `--output FILE` for the full report.\n".to_owned(),
+        None => " Run `casa-build diff` with `--out-file FILE` for the full report.\n".to_owned(),
     };
     let end_len = end.chars().count();
     let mut used = s.chars().count() + end_len;

@@ -268,14 +268,16 @@ impl Walk<'_> {
         if ts.is_empty() {
             return;
         }
-        let fits = ts.iter().any(|t| match (*t, v.get_ref()) {
-            ("string", DeValue::String(_))
-            | ("integer", DeValue::Integer(_))
-            | ("number", DeValue::Integer(_) | DeValue::Float(_))
-            | ("boolean", DeValue::Boolean(_))
-            | ("array", DeValue::Array(_))
-            | ("object", DeValue::Table(_)) => true,
-            _ => false,
+        let fits = ts.iter().any(|t| {
+            matches!(
+                (*t, v.get_ref()),
+                ("string", DeValue::String(_))
+                    | ("integer", DeValue::Integer(_))
+                    | ("number", DeValue::Integer(_) | DeValue::Float(_))
+                    | ("boolean", DeValue::Boolean(_))
+                    | ("array", DeValue::Array(_))
+                    | ("object", DeValue::Table(_))
+            )
         });
         if !fits {
             return self.wrong_type(path, v, node, &ts);
@@ -947,11 +949,7 @@ mod tests {
             let text = std::fs::read_to_string(root.join(file)).unwrap();
             let doc = DeTable::parse(&text).unwrap();
             let mut edits: Vec<(Range<usize>, &str)> = Vec::new();
-            fn spans<'t>(
-                t: &DeTable<'_>,
-                text: &'t str,
-                out: &mut Vec<(Range<usize>, &'static str)>,
-            ) {
+            fn spans(t: &DeTable<'_>, text: &str, out: &mut Vec<(Range<usize>, &'static str)>) {
                 for (k, v) in t.iter() {
                     if text.get(k.span()).is_some_and(|s| !s.contains('"')) {
                         out.push((k.span(), "zz_unknown"));

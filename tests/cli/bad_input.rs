@@ -101,10 +101,11 @@ fn check_case(case: &Path) {
             .code(want.exit),
     )
     .run();
-    let items = json.json();
-    let items = items
+    let report = json.json();
+    assert_eq!(report["schema_version"], 1, "{name}");
+    let items = report["diagnostics"]
         .as_array()
-        .unwrap_or_else(|| panic!("{name}: the JSON report is not an array"));
+        .unwrap_or_else(|| panic!("{name}: the JSON report has no diagnostics array"));
     for item in items {
         for key in [
             "code", "file", "line", "column", "severity", "message", "help",
@@ -190,10 +191,11 @@ fn check_passing_case(case: &Path, name: &str, want: &Expect) {
         .site_unchanged()
         .code(0)
         .run();
-    let items = json.json();
-    let items = items
+    let report = json.json();
+    assert_eq!(report["schema_version"], 1, "{name}");
+    let items = report["diagnostics"]
         .as_array()
-        .unwrap_or_else(|| panic!("{name}: the JSON report is not an array"));
+        .unwrap_or_else(|| panic!("{name}: the JSON report has no diagnostics array"));
     assert!(
         items.iter().all(|i| i["code"] != want.code.as_str()),
         "{name}: passes, yet {} is reported: {items:#?}",

@@ -51,20 +51,51 @@ fn small_site_is_valid() {
     insta::assert_snapshot!("small_site_summary", run.stdout);
 }
 
+/// `check -o json` on a valid site is its summary as data, beside the (empty) diagnostics.
 #[test]
-fn json_on_a_valid_site_is_an_empty_array() {
-    Cli::new()
-        .args(["check", "--format", "json"])
+fn json_on_a_valid_site_is_the_summary() {
+    let run = Cli::new()
+        .args(["check", "-o", "json"])
         .reference_site()
         .code(0)
-        .stdout("[]\n")
         .run();
-    Cli::new()
+    let j = run.json();
+    assert_eq!(j["schema_version"], 1);
+    assert_eq!(j["valid"], true);
+    assert_eq!(j["diagnostics"], serde_json::json!([]));
+    assert_eq!(j["errors"], 0);
+    let s = &j["summary"];
+    assert_eq!(s["site"], "flatiron");
+    assert_eq!(s["nodes"], 33);
+    assert_eq!(s["roles"]["storage"], 12);
+    assert_eq!(s["ceph"]["osds"], 600);
+    assert_eq!(s["ceph"]["hosts"], 12);
+    assert_eq!(s["gpus"]["Tesla-V100S-PCIE-32GB"], 1);
+    assert_eq!(s["instances"].as_array().map(Vec::len), Some(4));
+    assert_eq!(run.stderr, "");
+    // `--format` is the same flag under its older name.
+    let old = Cli::new()
         .args(["check", "--format", "json"])
         .site(SMALL_SITE)
         .code(0)
-        .stdout("[]\n")
         .run();
+    assert_eq!(old.json()["summary"]["site"], "physics-testbed");
+}
+
+/// An invalid site as JSON: the common fields only, `valid` false, exit 2.
+#[test]
+fn json_on_an_invalid_site_lists_every_problem() {
+    let cli = Cli::new().args(["check", "-o", "json"]).site(SMALL_SITE);
+    let file = cli.site_dir().join("site.toml");
+    let text = std::fs::read_to_string(&file).expect("site.toml");
+    std::fs::write(&file, text.replace("port = 8443", "port = \"8443\"")).expect("write");
+    let run = cli.code(2).run();
+    let j = run.json();
+    assert_eq!(j["schema_version"], 1);
+    assert_eq!(j["valid"], false);
+    assert_eq!(j["summary"], serde_json::Value::Null);
+    assert_eq!(j["errors"], 1);
+    assert_eq!(j["diagnostics"][0]["code"], "CB003");
 }
 
 #[test]

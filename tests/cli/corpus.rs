@@ -539,7 +539,7 @@ static CASES: &[Case] = &[
         stdin: None,
         stdin_of: None,
         code: 64,
-        says: &["invalid value 'yaml' for '--format <FORMAT>'"],
+        says: &["invalid value 'yaml' for '--output <FORMAT>'"],
         never: &[],
     },
     // ---- seal ----
@@ -827,7 +827,7 @@ static CASES: &[Case] = &[
         stdin: None,
         stdin_of: None,
         code: 64,
-        says: &["invalid value 'yaml' for '--format <FORMAT>'"],
+        says: &["invalid value 'yaml' for '--output <FORMAT>'"],
         never: &[],
     },
     // ---- diff --base ----

@@ -236,6 +236,7 @@ fn no_change_exits_0() {
     let json = site.diff("HEAD", &["--format", "json"]).code(0).run();
     assert_eq!(json.json()["changes"], serde_json::json!([]));
     assert_eq!(json.json()["findings"], serde_json::json!([]));
+    assert_eq!(json.json()["schema_version"], 1);
     site.diff("HEAD", &["--format", "markdown"])
         .code(0)
         .stdout_has("No changes")
@@ -471,10 +472,18 @@ fn a_stale_out_is_reported_without_changing_the_exit_code() {
         .code(1)
         .stdout_has("out/ is stale: 1 file differs; run `casa-build build`")
         .run();
-    site.diff("HEAD", &["--format", "json"])
+    let json = site
+        .diff("HEAD", &["-o", "json"])
         .code(1)
         .stderr_has("out/ is stale: 1 file differs")
         .run();
+    assert!(
+        json.json()["stale"]["message"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("out/ is stale: 1 file differs")),
+        "{}",
+        json.stdout
+    );
 
     // Committed like that, the head revision's own out/ is what is checked.
     site.commit_all("sources only");
@@ -511,7 +520,7 @@ fn markdown_is_capped_and_the_full_report_goes_to_output() {
     let full_path = out.path().join("diff.md");
     let full_arg = full_path.to_str().expect("a UTF-8 temporary path");
     let run = site
-        .diff("HEAD", &["--format", "markdown", "--output", full_arg])
+        .diff("HEAD", &["-o", "markdown", "--out-file", full_arg])
         .code(1)
         .run();
     let full = read(&full_path);

@@ -21,6 +21,9 @@
 //! - `catalog`: the embedded schema catalog and the user's schema locations: declared and
 //!   emitted kinds agree, the catalog checks as the shared schemas do, releases 1.33 to 1.37,
 //!   `check` and `build` agree on releases, precedence flag > environment > site file.
+//! - `conventions`: `-o/--output` and `--out-file`, `--color` and `NO_COLOR`, one JSON
+//!   object with `schema_version` per command, completions, the man page, examples in
+//!   `--help`, `explain` listing every code.
 //! - `exit_codes`: one test per exit code, `--help`, a closed standard output, finding the
 //!   site from below it.
 //! - `corpus`: bad input for every command but `check` (`build`, `seal`, `secrets list`,
@@ -42,6 +45,7 @@ mod build;
 mod catalog;
 mod check;
 mod commit;
+mod conventions;
 mod corpus;
 mod crash;
 mod diff_danger;

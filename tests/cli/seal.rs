@@ -62,7 +62,11 @@ fn secrets(cli: Cli) -> (Vec<serde_json::Value>, crate::support::Run) {
         .site_unchanged()
         .code(0)
         .run();
-    (run.json().as_array().expect("a JSON array").clone(), run)
+    let secrets = run.json()["secrets"]
+        .as_array()
+        .expect("a JSON array of secrets")
+        .clone();
+    (secrets, run)
 }
 
 #[test]

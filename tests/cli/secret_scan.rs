@@ -156,7 +156,7 @@ fn a_pull_request_diff_never_shows_a_plaintext_of_either_side() {
             let file = report.path().join(format!("diff.{format}"));
             never(site.diff(
                 "HEAD",
-                &["--format", format, "--output", file.to_str().unwrap()],
+                &["--format", format, "--out-file", file.to_str().unwrap()],
             ))
             .code(2)
             .stderr_has("is invalid")
@@ -239,7 +239,7 @@ fn the_environment_and_files_out_of_the_site_are_never_read() {
     never(
         repo.diff(
             "HEAD",
-            &["--format", "markdown", "--output", file.to_str().unwrap()],
+            &["--format", "markdown", "--out-file", file.to_str().unwrap()],
         )
         .env("CASA_PLANTED", ENVIRON),
     )

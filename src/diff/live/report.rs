@@ -13,7 +13,7 @@ use crate::diff::danger::Finding;
 use crate::redact::Redactor;
 
 /// The version of the JSON form; bumped when a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = crate::JSON_SCHEMA_VERSION;
 
 /// How `--wait` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

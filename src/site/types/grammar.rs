@@ -84,10 +84,8 @@ fn cores<T: TryFrom<f64, Error = String>>(v: &DeValue<'_>) -> Option<Result<(), 
 /// Any integer serde can hold: the `asn-range` rule reports a number out of range at its
 /// place, with its own code.
 fn asn(v: &DeValue<'_>) -> Option<Result<(), String>> {
+    v.as_integer()?;
     let i = integer(v);
-    if v.as_integer().is_none() {
-        return None;
-    }
     Some(match i.and_then(|i| i64::try_from(i).ok()) {
         Some(_) => Ok(()),
         None => Err("the number is too large for an AS number (at most 4294967295)".to_owned()),

@@ -103,10 +103,10 @@ impl<'de> Visitor<'de> for SealedVisitor {
             match k.as_str() {
                 "sealed" => {
                     let v = map.next_value::<String>().map_err(|_| {
-                        <A::Error as de::Error>::custom(format!(
+                        <A::Error as de::Error>::custom(
                             "`sealed` holds something other than a string; \
-                             it takes the ciphertext `casa-build seal` writes"
-                        ))
+                             it takes the ciphertext `casa-build seal` writes",
+                        )
                     })?;
                     sealed = Some(v);
                 }
