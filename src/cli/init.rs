@@ -256,14 +256,15 @@ fn plan(a: Answers) -> anyhow::Result<Result<Plan, Vec<String>>> {
         a.repository,
         None,
     )?;
+    // The site's own grammar, so that init never writes a repository `check` refuses.
     let repository = match repository {
-        Some(r) if r.starts_with("https://") || r.starts_with("ssh://") => Some(r),
-        Some(r) => {
-            problems.push(format!(
-                "--repository: `{r}` is not an ssh:// or https:// URL"
-            ));
-            None
-        }
+        Some(r) => match r.parse::<crate::site::types::GitUrl>() {
+            Ok(_) => Some(r),
+            Err(e) => {
+                problems.push(format!("--repository: {e}"));
+                None
+            }
+        },
         None => {
             problems.push(
                 "no repository: pass --repository URL (the git repository Flux pulls out/ from)"

@@ -141,7 +141,7 @@ pub struct SiteMeta {
 #[serde(deny_unknown_fields)]
 pub struct GitOps {
     /// The repository Flux pulls (ssh:// or https://).
-    pub repository: String,
+    pub repository: types::GitUrl,
     pub branch: String,
     /// Path of the generated tree inside the repository (the `out/` folder).
     pub path: String,
@@ -171,7 +171,7 @@ pub struct Sealing {
 #[serde(deny_unknown_fields)]
 pub struct Chart {
     /// Helm repository URL (`https://…`) or OCI repository (`oci://…`).
-    pub repository: String,
+    pub repository: types::ChartRepositoryUrl,
     /// Chart name in the repository, when it differs from the key.
     pub chart: Option<String>,
     pub version: String,

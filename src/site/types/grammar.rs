@@ -149,6 +149,8 @@ static GRAMMARS: LazyLock<Vec<Grammar>> = LazyLock::new(|| {
         entry::<SitePath>(v, Str, text::<SitePath>),
         entry::<FluxInterval>(v, Str, text::<FluxInterval>),
         entry::<CvmfsProxy>(v, Str, text::<CvmfsProxy>),
+        entry::<GitUrl>(v, Str, text::<GitUrl>),
+        entry::<ChartRepositoryUrl>(v, Str, text::<ChartRepositoryUrl>),
         entry::<ClaimName>(v, Str, text::<ClaimName>),
         entry::<ClientId>(v, Str, text::<ClientId>),
         entry::<CondorValue>(v, Str, text::<CondorValue>),

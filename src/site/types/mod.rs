@@ -18,6 +18,7 @@ mod quantity;
 pub mod scope;
 pub(crate) mod sealed;
 mod text;
+mod url;
 
 pub use asn::Asn;
 pub use cidr::Cidr;
@@ -38,6 +39,7 @@ pub use text::{
     ClaimName, ClientId, CondorValue, DisplayText, Email, HttpsUrl, OAuthScope, PodPath,
     ProfileText, UidDomain,
 };
+pub use url::{ChartRepositoryUrl, GitUrl};
 
 /// Implements `Serialize` (via `Display`), `Deserialize` (via `FromStr`) and `JsonSchema`
 /// (a string with the given description and optional pattern) for a string newtype.
