@@ -161,6 +161,8 @@ fn syntax_errors(
     let mut out = Vec::new();
     // The line start of the last repeated header, while its body runs.
     let mut repeated_header: Option<usize> = None;
+    // Lists begun as a single table, reported once each.
+    let mut started_single = std::collections::BTreeSet::new();
     for e in errors {
         let span = e.span().unwrap_or(0..0);
         let msg = first_line(e.message());
@@ -179,6 +181,33 @@ fn syntax_errors(
             .filter(|l| !l.starts_with('['))
             .and_then(|l| l.split(']').next())
             .map(|h| h.split('.').map(str::trim).collect::<Vec<_>>().join("."));
+        // `[x]` first, then `[[x]]`: TOML reports the list's header as the repeated key.
+        // The fix is at the single table, named as the primary location.
+        let list_header = line
+            .strip_prefix("[[")
+            .and_then(|l| l.split("]]").next())
+            .map(|h| h.split('.').map(str::trim).collect::<Vec<_>>().join("."));
+        if let Some(name) = list_header {
+            repeated_header = Some(line_start);
+            if !started_single.insert(name.clone()) {
+                continue;
+            }
+            let single = single_header(text, &name, line_start);
+            let mut d = Diagnostic::new(
+                diag::TOML_SYNTAX,
+                format!("`{name}` is a list of tables, but its first entry is written `[{name}]`"),
+            );
+            d = match single {
+                Some(at) => d
+                    .at(id, at, "a single table")
+                    .also(id, span, "an entry of the list"),
+                None => d.at(id, span, "an entry of the list"),
+            };
+            out.push(d.help(format!(
+                "write the first header as `[[{name}]]` too: each `[[{name}]]` starts one entry of the list"
+            )));
+            continue;
+        }
         if let Some(name) = header {
             repeated_header = Some(line_start);
             let path: Vec<&str> = name.split('.').collect();
@@ -225,6 +254,30 @@ fn syntax_errors(
         );
     }
     out
+}
+
+/// The span of the name in the last single-table header `[name]` before `before`.
+fn single_header(text: &str, name: &str, before: usize) -> Option<std::ops::Range<usize>> {
+    let mut found = None;
+    let mut at = 0;
+    for line in text[..before.min(text.len())].split_inclusive('\n') {
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        if let Some(rest) = body.strip_prefix('[').filter(|r| !r.starts_with('[')) {
+            let inner = rest.split(']').next().unwrap_or("");
+            let normal = inner
+                .split('.')
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(".");
+            if normal == name {
+                let start = at + indent + 1;
+                found = Some(start..start + inner.len());
+            }
+        }
+        at += line.len();
+    }
+    found
 }
 
 /// A serde error in a file the structural pass found nothing in: the two disagree, which the
