@@ -937,6 +937,9 @@ fn list_pages_are_bounded_in_size_and_memory() {
         // 256 MiB of address space: the run needs under half of it; reading and parsing one
         // 100 MB page alone fails under it ("memory allocation of 104857600 bytes failed").
         .memory_limit_kib(1 << 18)
+        // The server streams 100 MB per page: on a loaded machine that outlasts the default
+        // 30 s, and this test is about memory, not time.
+        .args(["--timeout", "5m"])
         .code(3)
         .stdout_has("error       Service triton/triton: list services in all namespaces: a page of a single object was larger than 16 MiB (the server may ignore `limit`): not read\n")
         .run();
