@@ -10,7 +10,7 @@ use crate::check::{
 use crate::diagnostics::{self as diag, Diagnostic, Diagnostics};
 use crate::manifest::Manifest;
 use crate::manifest::Unit;
-use crate::render::{render, units};
+use crate::render::{render_shared, units};
 use crate::site::types::describe_releases;
 use crate::site::{Component, Site};
 use crate::sources::{SITE_FILE, Sources};
@@ -38,6 +38,35 @@ pub fn build_with(
     schemas: &SchemaStore,
     registry: &'static [Component],
 ) -> Result<Build, Diagnostics> {
+    build_in(sources, schemas, registry, &mut Shared::default(), None)
+}
+
+/// What builds of two revisions of one site share beyond the schema store (`diff --base`):
+/// the template environments, their parsed templates and fill skeletons, and the objects of
+/// every unit whose templates and context did not change ([`crate::render::Shared`]).
+#[derive(Default)]
+pub struct Shared {
+    render: crate::render::Shared,
+}
+
+/// [`build`], sharing with the build before it. `previous` is the last successful build made
+/// with this `shared` (the objects of unchanged units are copied from it), or `None`.
+pub fn build_shared(
+    sources: &Sources,
+    schemas: &SchemaStore,
+    shared: &mut Shared,
+    previous: Option<&Build>,
+) -> Result<Build, Diagnostics> {
+    build_in(sources, schemas, crate::site::COMPONENTS, shared, previous)
+}
+
+fn build_in(
+    sources: &Sources,
+    schemas: &SchemaStore,
+    registry: &'static [Component],
+    shared: &mut Shared,
+    previous: Option<&Build>,
+) -> Result<Build, Diagnostics> {
     let (site, mut diags) = crate::site::load_with(sources, registry);
     let Some(site) = site else {
         return Err(sorted(diags, sources));
@@ -47,7 +76,8 @@ pub fn build_with(
     if diags.has_errors() {
         return Err(sorted(diags, sources));
     }
-    let manifests = match render(&site, sources) {
+    let previous = previous.map(|b| b.manifests.as_slice());
+    let manifests = match render_shared(&site, sources, &mut shared.render, previous) {
         Ok(m) => m,
         Err(d) => {
             diags.extend(d);
@@ -234,6 +264,60 @@ mod tests {
         let b = build(&reference_sources(true), &store).unwrap();
         assert_eq!(a.tree, b.tree);
         assert!(a.warnings.is_empty(), "{:?}", a.warnings);
+    }
+
+    /// `sources` with one instance file's text changed.
+    fn with_instance(sources: &Sources, path: &str, from: &str, to: &str) -> Sources {
+        let mut other = Sources::new();
+        for (_, f) in sources.files() {
+            let text = if f.path == path {
+                assert!(f.text.contains(from), "{path} has no {from:?}");
+                f.text.replacen(from, to, 1)
+            } else {
+                f.text.clone()
+            };
+            other.add(f.path.clone(), text);
+        }
+        other.templates = sources.templates.clone();
+        other
+    }
+
+    #[test]
+    fn a_build_sharing_with_another_revision_copies_only_unchanged_units() {
+        let store = store();
+        let head = reference_sources(false);
+        let base = with_instance(
+            &head,
+            "instances/cms-dev.toml",
+            "login_service = \"CMS SSO\"",
+            "login_service = \"CMS login\"",
+        );
+        let mut shared = Shared::default();
+        let h = build_shared(&head, &store, &mut shared, None).unwrap();
+        assert_eq!(shared.render.copied(), 0);
+        let b = build_shared(&base, &store, &mut shared, Some(&h)).unwrap();
+        // Every unit but cms-dev's is copied, and the result is what a build of its own makes.
+        assert_eq!(shared.render.copied(), b.units.len() - 1);
+        let fresh = build(&base, &store).unwrap();
+        assert_eq!(b.manifests, fresh.manifests);
+        assert_eq!(b.tree, fresh.tree);
+        assert_ne!(b.tree, h.tree);
+        // A change of the site's part of the context copies nothing.
+        let text = head
+            .get(head.find("site.toml").unwrap())
+            .unwrap()
+            .text
+            .clone();
+        let renamed = text.replacen("name = \"flatiron\"", "name = \"flatiron-b\"", 1);
+        assert_ne!(text, renamed, "the reference site is named flatiron");
+        let mut other = Sources::new();
+        other.add("site.toml", renamed);
+        for (_, f) in head.files().skip(1) {
+            other.add(f.path.clone(), f.text.clone());
+        }
+        let o = build_shared(&other, &store, &mut shared, Some(&b)).unwrap();
+        assert_eq!(shared.render.copied(), 0);
+        assert_eq!(o.tree, build(&other, &store).unwrap().tree);
     }
 
     #[test]

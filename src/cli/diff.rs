@@ -14,7 +14,7 @@ use crate::diff::danger::{self, Review};
 use crate::diff::facility::Facility;
 use crate::diff::git::SiteRepo;
 use crate::diff::{MARKDOWN_CAP, Report, Side, Stale, report, stale_files};
-use crate::pipeline::{Build, build, open_schemas, schema_locations};
+use crate::pipeline::{Build, Shared, build, build_shared, open_schemas, schema_locations};
 use crate::redact::escape_controls;
 use crate::sources::Sources;
 
@@ -48,14 +48,21 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
 
     // One schema store serves both sides when they name the same schemas: its compiled
     // validators are cached, so the second build costs much less than the first.
+    // The template environments and the objects of units that did not change are shared
+    // the same way (`pipeline::Shared`).
+    let mut shared = Shared::default();
     let (head_built, store) = match open_schemas(o.schemas, o.site, &head_sources) {
-        Ok(store) => (build(&head_sources, &store), Some(store)),
+        Ok(store) => (
+            build_shared(&head_sources, &store, &mut shared, None),
+            Some(store),
+        ),
         Err(d) => (Err(d), None),
     };
     let same_schemas = schema_locations(o.schemas, o.site, &base_sources)
         == schema_locations(o.schemas, o.site, &head_sources);
+    let previous = head_built.as_ref().ok();
     let base_built = match store.filter(|_| same_schemas) {
-        Some(store) => build(&base_sources, &store),
+        Some(store) => build_shared(&base_sources, &store, &mut shared, previous),
         None => open_schemas(o.schemas, o.site, &base_sources)
             .and_then(|store| build(&base_sources, &store)),
     };
