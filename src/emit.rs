@@ -359,11 +359,6 @@ fn is_ours(path: &Path) -> bool {
 
 /// A regular file's bytes, at most `cap` (a link, a FIFO or a device is not read).
 fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
-    read_regular_with_id(path, cap).map(|(bytes, _)| bytes)
-}
-
-/// The same, with the file's identity as it was read.
-fn read_regular_with_id(path: &Path, cap: u64) -> Option<(Vec<u8>, FileId)> {
     use rustix::fs::{Mode, OFlags};
     let fd = rustix::fs::open(
         path,
@@ -375,7 +370,6 @@ fn read_regular_with_id(path: &Path, cap: u64) -> Option<(Vec<u8>, FileId)> {
     if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
         return None;
     }
-    let id = FileId::of(&stat);
     // The file's own size bounds the buffer (the cap bounds the read).
     let want = u64::try_from(stat.st_size).unwrap_or(0).min(cap);
     let mut bytes = Vec::with_capacity(usize::try_from(want).unwrap_or(0) + 1);
@@ -383,7 +377,32 @@ fn read_regular_with_id(path: &Path, cap: u64) -> Option<(Vec<u8>, FileId)> {
         .take(cap.saturating_add(1))
         .read_to_end(&mut bytes)
         .ok()?;
-    Some((bytes, id))
+    Some(bytes)
+}
+
+/// Whether `path` is a regular file holding exactly `bytes`, and its identity as it was read.
+/// A file of another size is not read: only a file that may be the same costs its bytes.
+fn holds(path: &Path, bytes: &[u8]) -> Option<FileId> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let stat = rustix::fs::fstat(&fd).ok()?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile
+        || u64::try_from(stat.st_size).ok()? != bytes.len() as u64
+    {
+        return None;
+    }
+    // One byte past the size: a file that grew since the fstat is not the same.
+    let mut disk = Vec::with_capacity(bytes.len() + 1);
+    fs::File::from(fd)
+        .take(bytes.len() as u64 + 1)
+        .read_to_end(&mut disk)
+        .ok()?;
+    (disk == bytes).then(|| FileId::of(&stat))
 }
 
 fn rel(root: &Path, path: &Path) -> String {
@@ -474,13 +493,11 @@ fn scan<'t>(tree: &'t Tree, out: &Path) -> Result<Scan<'t>, EmitError> {
             drift.missing.push(rel.clone());
             continue;
         }
-        let path = out.join(rel);
-        // Read one byte past the tree's file: a longer file is stale without reading it all.
-        match read_regular_with_id(&path, bytes.len() as u64) {
-            Some((disk, id)) if &disk == bytes => {
+        match holds(&out.join(rel), bytes) {
+            Some(id) => {
                 same.insert(rel.as_str(), id);
             }
-            _ => drift.stale.push(rel.clone()),
+            None => drift.stale.push(rel.clone()),
         }
     }
     drift.extra = on_disk
