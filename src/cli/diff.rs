@@ -3,6 +3,7 @@
 //! renames, for a terminal, a pull request (markdown) or a program (JSON).
 
 use std::io::Write;
+use std::mem::ManuallyDrop;
 use std::path::Path;
 
 use anyhow::Context;
@@ -50,11 +51,13 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
     // validators are cached, so the second build costs much less than the first.
     // The template environments and the objects of units that did not change are shared
     // the same way (`pipeline::Shared`).
-    let mut shared = Shared::default();
+    // Both builds, what they share and the compiled schemas live until the process exits, as
+    // in `build`: freeing them value by value is work nobody waits for.
+    let mut shared = ManuallyDrop::new(Shared::default());
     let (head_built, store) = match open_schemas(o.schemas, o.site, &head_sources) {
         Ok(store) => (
             build_shared(&head_sources, &store, &mut shared, None),
-            Some(store),
+            Some(ManuallyDrop::new(store)),
         ),
         Err(d) => (Err(d), None),
     };
@@ -68,7 +71,7 @@ pub(crate) fn run(o: &Options<'_>) -> anyhow::Result<Outcome> {
     };
 
     let (base, head) = match (base_built, head_built) {
-        (Ok(b), Ok(h)) => (b, h),
+        (Ok(b), Ok(h)) => (ManuallyDrop::new(b), ManuallyDrop::new(h)),
         (base, head) => {
             let mut invalid = Vec::new();
             if let Err(d) = &base {
