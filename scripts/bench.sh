@@ -64,12 +64,15 @@ targets() {
   sed 's/^login_service = .*/login_service = "Campus login (changed)"/' "$one" > "$work/one.changed"
   cmp -s "$work/one.orig" "$work/one.changed" && { echo "bench.sh: the change changed nothing" >&2; exit 3; }
   out=$work/t-out-$label
+  # The rebuild's prepare builds the unchanged site into the same out/ just before; `sync`
+  # settles what that build wrote and deleted, or the rebuild waits behind it on this disk
+  # (ext4 with `discard`) and measures the prepare, not itself.
   "$bin" build --site "$site" --out "$work/t-tree-$label" >/dev/null
   hyperfine -N --style none --warmup 1 --runs "${RUNS:-10}" \
     --export-json "$work/targets-$label.json" \
     -n floor --prepare "$(aside "$work/t-copy")" "cp -r '$work/t-tree-$label' '$work/t-copy'" \
     -n build --prepare "$(aside "$out")" "'$bin' build --site '$site' --out '$out'" \
-    -n rebuild --prepare "sh -c \"cp '$work/one.orig' '$one' && '$bin' build --site '$site' --out '$work/t-re-$label' >/dev/null && cp '$work/one.changed' '$one'\"" \
+    -n rebuild --prepare "sh -c \"cp '$work/one.orig' '$one' && '$bin' build --site '$site' --out '$work/t-re-$label' >/dev/null && cp '$work/one.changed' '$one' && sync\"" \
       "'$bin' build --site '$site' --out '$work/t-re-$label'" \
     -n diff-base --prepare "cp '$work/one.changed' '$one'" \
       "sh -c \"'$bin' diff --base HEAD --site '$site' >/dev/null; [ \\\$? -le 1 ]\"" >/dev/null
