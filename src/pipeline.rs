@@ -38,15 +38,26 @@ pub fn build_with(
     schemas: &SchemaStore,
     registry: &'static [Component],
 ) -> Result<Build, Diagnostics> {
-    build_in(sources, schemas, registry, &mut Shared::default(), None)
+    // Nothing to share with: the render keeps no context (`render::Shared`'s default).
+    let mut alone = Shared {
+        render: crate::render::Shared::default(),
+    };
+    build_in(sources, schemas, registry, &mut alone, None)
 }
 
 /// What builds of two revisions of one site share beyond the schema store (`diff --base`):
 /// the template environments, their parsed templates and fill skeletons, and the objects of
 /// every unit whose templates and context did not change ([`crate::render::Shared`]).
-#[derive(Default)]
 pub struct Shared {
     render: crate::render::Shared,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            render: crate::render::Shared::keeping(),
+        }
+    }
 }
 
 /// [`build`], sharing with the build before it. `previous` is the last successful build made
