@@ -142,9 +142,10 @@ pub struct SiteMeta {
 pub struct GitOps {
     /// The repository Flux pulls (ssh:// or https://).
     pub repository: types::GitUrl,
-    pub branch: String,
+    /// The branch Flux clones (printed into the bootstrap's `flux bootstrap` command too).
+    pub branch: types::GitBranch,
     /// Path of the generated tree inside the repository (the `out/` folder).
-    pub path: String,
+    pub path: types::TreePath,
     /// Reconcile interval of the GitRepository and every Kustomization: a Go duration with
     /// the units ms, s, m, h, such as `10m`.
     pub interval: types::FluxInterval,

@@ -150,6 +150,8 @@ static GRAMMARS: LazyLock<Vec<Grammar>> = LazyLock::new(|| {
         entry::<FluxInterval>(v, Str, text::<FluxInterval>),
         entry::<CvmfsProxy>(v, Str, text::<CvmfsProxy>),
         entry::<GitUrl>(v, Str, text::<GitUrl>),
+        entry::<GitBranch>(v, Str, text::<GitBranch>),
+        entry::<TreePath>(v, Str, text::<TreePath>),
         entry::<ChartRepositoryUrl>(v, Str, text::<ChartRepositoryUrl>),
         entry::<ClaimName>(v, Str, text::<ClaimName>),
         entry::<ClientId>(v, Str, text::<ClientId>),
