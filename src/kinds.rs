@@ -3,6 +3,21 @@
 //! (`../shared/schemas`), so that the schema catalog and the `--schemas` extension know what
 //! to add. One table each, checked by tests against the CRDs of the shared set.
 
+/// Calico's cluster-scoped kinds, served under both of its groups: `projectcalico.org` by
+/// its API server, `crd.projectcalico.org` as the CRDs behind it.
+const CALICO_CLUSTER_KINDS: &[&str] = &[
+    "IPPool",
+    "BGPConfiguration",
+    "BGPPeer",
+    "FelixConfiguration",
+    "GlobalNetworkPolicy",
+    "GlobalNetworkSet",
+    "HostEndpoint",
+    "IPReservation",
+    "ClusterInformation",
+    "KubeControllersConfiguration",
+];
+
 /// Kinds whose objects have no namespace, by API group (`""` for the core group). Built-in
 /// kinds from the Kubernetes API reference (kubectl api-resources --namespaced=false, 1.33);
 /// custom kinds from each project's CRD (`spec.scope: Cluster`).
@@ -54,36 +69,8 @@ static CLUSTER_SCOPED: &[(&str, &[&str])] = &[
     ),
     ("resource.k8s.io", &["DeviceClass", "ResourceSlice"]),
     ("gateway.networking.k8s.io", &["GatewayClass"]),
-    (
-        "projectcalico.org",
-        &[
-            "IPPool",
-            "BGPConfiguration",
-            "BGPPeer",
-            "FelixConfiguration",
-            "GlobalNetworkPolicy",
-            "GlobalNetworkSet",
-            "HostEndpoint",
-            "IPReservation",
-            "ClusterInformation",
-            "KubeControllersConfiguration",
-        ],
-    ),
-    (
-        "crd.projectcalico.org",
-        &[
-            "IPPool",
-            "BGPConfiguration",
-            "BGPPeer",
-            "FelixConfiguration",
-            "GlobalNetworkPolicy",
-            "GlobalNetworkSet",
-            "HostEndpoint",
-            "IPReservation",
-            "ClusterInformation",
-            "KubeControllersConfiguration",
-        ],
-    ),
+    ("projectcalico.org", CALICO_CLUSTER_KINDS),
+    ("crd.projectcalico.org", CALICO_CLUSTER_KINDS),
     ("operator.tigera.io", &["Installation", "APIServer"]),
     (
         "cilium.io",

@@ -2,13 +2,11 @@
 //! a cluster has no pod network for Flux before Cilium runs), LB IPAM pools for LoadBalancer
 //! addresses, and the BGP control plane (v2 API) or L2 announcements that make them reachable.
 
-use std::net::IpAddr;
-
 use serde_json::{Map, Value, json};
 
 use super::components::{At, Capability, Need};
 use super::secrets::Slots;
-use super::types::{Asn, Cidr, DnsLabel, SealedValue};
+use super::types::{Asn, Cidr, DnsLabel};
 use super::{Site, Spanned};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -79,22 +77,8 @@ pub struct CiliumBgp {
     /// Advertise each node's pod CIDR (native routing towards the routers).
     pub advertise_pod_cidr: bool,
     #[serde(default)]
-    pub peer: Vec<CiliumPeer>,
-}
-
-/// A router every node peers with.
-#[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CiliumPeer {
-    #[schemars(with = "DnsLabel")]
-    pub name: Spanned<DnsLabel>,
-    #[schemars(with = "super::types::IpAddress")]
-    pub ip: Spanned<IpAddr>,
-    #[schemars(with = "Asn")]
-    pub asn: Spanned<Asn>,
-    /// TCP MD5 password of the session, sealed; without it the session is unauthenticated.
-    #[schemars(with = "Option<SealedValue>")]
-    pub password: Option<Spanned<SealedValue>>,
+    /// Routers every node peers with: the same session settings as Calico's peers.
+    pub peer: Vec<super::network::BgpPeer>,
 }
 
 /// The Secret holding a Cilium BGP peer's password (key `password`), in Cilium's BGP

@@ -69,7 +69,7 @@ pub struct Bgp {
     pub peer: Vec<BgpPeer>,
 }
 
-/// A top-of-rack switch every node peers with.
+/// A BGP router every node peers with (a top-of-rack switch), for Calico or Cilium.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BgpPeer {
